@@ -1,0 +1,126 @@
+"""`wann evaluate`: a genome under the paper's weight conditions, over fresh episodes.
+
+Conditions (Gaier & Ha 2019, table 1), each reported as mean +- SD over `episodes` episodes whose
+reset seeds were never used by the search:
+
+- each search value: every connection carries that shared weight (the six search values);
+- random shared weight: one w ~ U(-2, 2) drawn per episode;
+- random individual weights: every connection its own w_e ~ U(-2, 2), per episode;
+- best shared weight: the best value of a grid over [-2, 2] (step 0.1, 0 excluded, plus the
+  search values), *chosen* on separate selection episodes, then scored on the fresh episodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from wann.genome import Genome
+from wann.network import compile_genomes
+from wann.tasks import make_task, task_from_spec
+
+DEFAULT_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+SELECTION_OFFSET = 10_000_000  # selection episodes use seeds far from the test seeds
+
+
+def _stats(x: np.ndarray) -> dict[str, float]:
+    return {"mean": float(np.mean(x)), "sd": float(np.std(x, ddof=1)) if len(x) > 1 else 0.0}
+
+
+def weight_grid(search_values) -> np.ndarray:
+    grid = np.round(np.arange(-20, 21) / 10.0, 1)
+    grid = grid[grid != 0.0]
+    return np.unique(np.concatenate([grid, np.asarray(search_values, dtype=np.float64)]))
+
+
+def assess(
+    genome: Genome,
+    task_name: str | None = None,
+    episodes: int = 100,
+    seed: int = 2**20,
+    selection_episodes: int | None = None,
+) -> dict[str, Any]:
+    """Score `genome` under every condition. Returns a JSON-ready dict (see module docstring);
+    keys include search_values, search_values_mean, best_shared, random_shared,
+    random_individual, connections."""
+    if task_name:
+        task = make_task(task_name)
+    elif isinstance(genome.meta.get("task"), dict):
+        task = task_from_spec(genome.meta["task"])
+    else:
+        task = make_task("wann/CartPoleSwingUp-v0")
+    if (task.n_inputs, task.n_outputs) != (genome.n_inputs, genome.n_outputs):
+        from wann.errors import ConfigError
+
+        raise ConfigError(
+            "--task",
+            f"{task.name} needs {task.n_inputs} inputs and {task.n_outputs} outputs; "
+            f"the genome has {genome.n_inputs} and {genome.n_outputs}",
+        )
+    search_values = tuple(genome.meta.get("shared_weights", DEFAULT_WEIGHTS))
+    batch = compile_genomes([genome])
+    test_seeds = seed + np.arange(episodes)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, episodes]))
+    n_sel = selection_episodes or max(10, episodes // 2)
+    sel_seeds = seed + SELECTION_OFFSET + np.arange(n_sel)
+
+    def run(weights, seeds, edge_weights=None):
+        weights = np.asarray(weights, dtype=np.float64)
+        ret, _ = task.run_episodes(
+            batch, np.zeros(len(seeds), dtype=np.int64), weights, np.asarray(seeds, dtype=np.int64), edge_weights
+        )
+        return ret
+
+    # each search value, and the grid on the selection seeds: one kernel call each
+    sv = np.repeat(search_values, episodes)
+    per_value = run(sv, np.tile(test_seeds, len(search_values))).reshape(len(search_values), episodes)
+    grid = weight_grid(search_values)
+    sel = run(np.repeat(grid, n_sel), np.tile(sel_seeds, len(grid))).reshape(len(grid), n_sel).mean(axis=1)
+    best_w = float(grid[int(np.argmax(sel))])
+    best = run(np.full(episodes, best_w), test_seeds)
+    rand_shared = run(rng.uniform(-2, 2, episodes), test_seeds)
+    n_edges = int(batch.edge_ptr[1] - batch.edge_ptr[0])
+    ew = rng.uniform(-2, 2, size=(episodes, max(n_edges, 1)))
+    rand_ind = run(np.zeros(episodes), test_seeds, ew)
+
+    return {
+        "task": task.spec(),
+        "episodes": episodes,
+        "seed": seed,
+        "connections": genome.n_connections,
+        "nodes": genome.n_nodes,
+        "search_values": [{"weight": float(w), **_stats(r)} for w, r in zip(search_values, per_value)],
+        "search_values_mean": float(per_value.mean()),
+        "search_values_sd": float(per_value.mean(axis=1).std(ddof=0)),
+        "best_shared": {
+            "weight": best_w,
+            **_stats(best),
+            "selection_episodes": n_sel,
+            "selection_mean": float(sel.max()),
+        },
+        "random_shared": _stats(rand_shared),
+        "random_individual": _stats(rand_ind),
+        "weight_profile": {"weights": [float(w) for w in grid], "selection_mean": [float(x) for x in sel]},
+    }
+
+
+def format_assessment(r: dict[str, Any]) -> str:
+    lines = [
+        f"task {r['task']['name']}, {r['connections']} connections, {r['episodes']} fresh episodes "
+        f"(seeds {r['seed']}..{r['seed'] + r['episodes'] - 1})"
+    ]
+    for v in r["search_values"]:
+        lines.append(f"  shared weight {v['weight']:+5.2f}: {v['mean']:9.2f} +- {v['sd']:.2f}")
+    lines.append(f"  mean over search values: {r['search_values_mean']:9.2f}")
+    b = r["best_shared"]
+    lines.append(
+        f"  best shared weight {b['weight']:+5.2f} (chosen on {b['selection_episodes']} other episodes): "
+        f"{b['mean']:9.2f} +- {b['sd']:.2f}"
+    )
+    lines.append(f"  random shared weight U(-2,2): {r['random_shared']['mean']:9.2f} +- {r['random_shared']['sd']:.2f}")
+    lines.append(
+        f"  random individual weights U(-2,2): {r['random_individual']['mean']:9.2f} +- "
+        f"{r['random_individual']['sd']:.2f}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""`wann bench`: evaluation speed, measured side by side with the plain-numpy path.
+
+Network-timesteps = one forward pass of one network for one environment step; the figures are
+per CPU-second of this process (time.process_time), environment included, single process.
+
+- fresh: the initial population of the paper's swing-up search (192 genomes, no hidden nodes),
+  6 shared weights x 3 rollouts.
+- champion: 64 champion-sized genomes (29 nodes, 52 connections, built by seeded mutation),
+  6 x 3 rollouts.
+- committed_champion: experiments/results/swingup/champion.json when it exists (full-length
+  episodes, the real late-search workload).
+- env_share: time of the physics alone (same number of steps) over the total.
+- numpy path: the same genomes through `forward_numpy` + `CartPoleSwingUpVec`, on a subset.
+- scaling (--scaling): one generation's wall time serial vs Ray with 1 and 2 workers.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from wann.evaluate import evaluate
+from wann.genome import Genome
+from wann.tasks import make_task, swingup
+from wann.variation import VariationSettings, add_connection, insert_node
+
+WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+SEEDS = (11, 12, 13)
+
+
+def fresh_population(n: int = 192, seed: int = 0) -> list[Genome]:
+    rng = np.random.default_rng(seed)
+    return [Genome.initial(5, 1, rng, 0.5) for _ in range(n)]
+
+
+def champion_sized(n: int = 64, hidden: int = 22, connections: int = 52, seed: int = 0) -> list[Genome]:
+    """Genomes of 7 + `hidden` nodes and `connections` enabled connections, grown by mutation."""
+    rng = np.random.default_rng(seed)
+    s = VariationSettings()
+    out = []
+    while len(out) < n:
+        g = Genome.initial(5, 1, rng, 0.5)
+        while len(g.hidden) < hidden:
+            g = insert_node(g, rng, s) or g
+        while g.n_connections < connections:
+            nxt = add_connection(g, rng, s)
+            if nxt is None:
+                break
+            g = nxt
+        if g.n_connections == connections:
+            out.append(g)
+    return out
+
+
+def _time_kernel(task, genomes, min_cpu: float) -> tuple[float, int, float]:
+    """Repeat evaluation until `min_cpu` CPU-seconds: (steps per CPU-s, steps per pass, cpu)."""
+    evaluate(task, genomes[:2], WEIGHTS, SEEDS)  # compile outside the timing
+    steps, cpu, passes = 0, 0.0, 0
+    while cpu < min_cpu or passes < 2:
+        t0 = time.process_time()
+        ev = evaluate(task, genomes, WEIGHTS, SEEDS)
+        cpu += time.process_time() - t0
+        steps += ev.env_steps
+        passes += 1
+    return steps / cpu, steps // passes, cpu
+
+
+def _time_numpy(genomes, max_genomes: int) -> float:
+    steps, cpu = 0, 0.0
+    rw = np.repeat(WEIGHTS, len(SEEDS))
+    rs = np.tile(SEEDS, len(WEIGHTS))
+    for g in genomes[:max_genomes]:
+        t0 = time.process_time()
+        _, st = swingup.run_episodes_numpy(g, rw, rs)
+        cpu += time.process_time() - t0
+        steps += int(st.sum())
+    return steps / cpu
+
+
+def _env_share(steps_per_pass: int, kernel_rate: float) -> float:
+    lanes = 256
+    n = max(1, steps_per_pass // lanes)
+    s0 = swingup.initial_states(np.arange(lanes))
+    swingup.physics_only(s0, 2)
+    t0 = time.process_time()
+    swingup.physics_only(s0, n)
+    t = time.process_time() - t0
+    return min(1.0, (t / (lanes * n)) * kernel_rate)
+
+
+def _workload(name, genomes, task, min_cpu, numpy_genomes, say):
+    say(f"bench: {name} ({len(genomes)} genomes x 6 weights x 3 rollouts) ...")
+    rate, per_pass, _ = _time_kernel(task, genomes, min_cpu)
+    np_rate = _time_numpy(genomes, numpy_genomes)
+    g = genomes[0]
+    return {
+        "genomes": len(genomes),
+        "nodes": g.n_nodes,
+        "connections": g.n_connections,
+        "env_steps_per_generation": per_pass,
+        "network_steps_per_cpu_s": rate,
+        "numpy_network_steps_per_cpu_s": np_rate,
+        "speedup_vs_numpy": rate / np_rate,
+        "env_share": _env_share(per_pass, rate),
+    }
+
+
+def run_bench(quick: bool = False, scaling: bool = False, progress: bool = True) -> dict:
+    def say(msg):
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    task = make_task("wann/CartPoleSwingUp-v0")
+    min_cpu = 0.5 if quick else 3.0
+    result = {
+        "unit": "network-timesteps per CPU-second, single process, environment included",
+        "fresh": _workload("fresh population", fresh_population(), task, min_cpu, 4 if quick else 16, say),
+        "champion": _workload("champion-sized", champion_sized(), task, min_cpu, 2 if quick else 6, say),
+    }
+    committed = Path(__file__).resolve().parent.parent / "experiments/results/swingup/champion.json"
+    if committed.exists():
+        result["committed_champion"] = _workload(
+            "committed champion", [Genome.load(committed)] * 8, task, min_cpu, 1, say
+        )
+    if scaling:
+        from wann.distributed import scaling_benchmark
+
+        result["scaling"] = scaling_benchmark(progress=say, quick=quick)
+    return result

@@ -1,0 +1,189 @@
+"""The `wann` command: search | show | evaluate | bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from wann.errors import WannError
+
+
+def _positive(kind):
+    def parse(s):
+        try:
+            v = kind(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {s!r}") from None
+        if v < (0 if kind is int else 0):
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
+        return v
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wann", description="Weight Agnostic Neural Network search.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("search", help="run (or resume) a search from an experiment file")
+    s.add_argument("experiment", help="experiment TOML file (see experiments/)")
+    s.add_argument("--generations", type=_positive(int), help="override search.generations")
+    s.add_argument("--seed", type=_positive(int), help="override the experiment's seed")
+    s.add_argument("--out", help="run directory (default runs/NAME-sSEED-TIMESTAMP)")
+    s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    s.add_argument("--executor", choices=["ray", "serial"], help="override execution.executor")
+    s.add_argument("--workers", type=_positive(int), help="Ray evaluator actors (0 = one per CPU)")
+    s.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
+    s.add_argument("--quiet", action="store_true", help="no progress display")
+
+    sh = sub.add_parser("show", help="summarise a genome file and optionally draw it")
+    sh.add_argument("genome", help="genome JSON (e.g. a run's champion.json)")
+    sh.add_argument("--png", help="draw the network to this PNG file")
+    sh.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    e = sub.add_parser("evaluate", help="score a genome under the paper's weight conditions")
+    e.add_argument("genome", help="genome JSON (a champion file records its task)")
+    e.add_argument("--task", help="task name (default: the one the genome file records)")
+    e.add_argument("--episodes", type=_positive(int), default=100, help="fresh episodes per condition")
+    e.add_argument("--seed", type=_positive(int), default=2**20, help="base seed of the fresh episodes")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    b = sub.add_parser("bench", help="measure evaluation speed (network-timesteps per CPU-second)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--quick", action="store_true", help="smaller workload (seconds, less precise)")
+    b.add_argument("--scaling", action="store_true", help="also time a generation serial vs Ray")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except WannError as e:
+        print(f"wann {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; finished generations are in the checkpoint (use --resume)", file=sys.stderr)
+        return 130
+
+
+def cmd_search(args) -> int:
+    from wann.experiment import load_experiment
+    from wann.runner import make_executor, prepare, run_search
+
+    exp = load_experiment(args.experiment)
+    if args.generations is not None:
+        if args.generations < 1:
+            from wann.errors import ConfigError
+
+            raise ConfigError("--generations", "must be >= 1")
+        exp = exp.replace(search=_replace(exp.search, generations=args.generations))
+    if args.seed is not None:
+        exp = exp.replace(seed=args.seed)
+    if args.resume and not args.out:
+        from wann.errors import ConfigError
+
+        raise ConfigError("--resume", "needs --out RUN_DIR naming the run to continue")
+    out = Path(args.out) if args.out else Path("runs") / f"{exp.name}-s{exp.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    prepare(exp, out, args.resume)  # bad run directory: fail before starting Ray
+    executor = make_executor(exp, args.executor, args.workers, args.address)
+    try:
+        print(
+            f"wann search: {exp.name} on {exp.task['name']}, population {exp.search.population}, "
+            f"{exp.search.generations} generations, executor {type(executor).__name__} -> {out}",
+            file=sys.stderr,
+        )
+        result = run_search(exp, out, executor=executor, resume=args.resume, progress=not args.quiet)
+    finally:
+        executor.close()
+    st = result.state
+    print(
+        f"done: {st.generation} generations, best mean reward {st.best_fitness:.2f} "
+        f"({st.best.n_connections if st.best else 0} connections), {st.episodes} episodes, "
+        f"{result.wall_s:.1f} s"
+    )
+    print(f"results: {out}/  (champion.json, metrics.csv, checkpoint.json)")
+    print(f"next: wann evaluate {out}/champion.json   |   wann show {out}/champion.json --png champion.png")
+    return 0
+
+
+def _replace(obj, **kw):
+    import dataclasses
+
+    return dataclasses.replace(obj, **kw)
+
+
+def cmd_show(args) -> int:
+    from wann.genome import Genome, summary
+
+    g = Genome.load(args.genome)
+    info = summary(g)
+    if g.meta:
+        info["meta"] = {k: v for k, v in g.meta.items() if k != "rewards_per_weight"}
+    if args.png:
+        from wann.draw import draw
+
+        names = None
+        if isinstance(g.meta.get("task"), dict):
+            from wann.tasks import task_from_spec
+
+            names = list(task_from_spec(g.meta["task"]).input_names) or None
+        draw(g, args.png, input_names=names)
+        info["png"] = args.png
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        for k, v in info.items():
+            print(f"{k:>20}: {v}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from wann.assess import assess, format_assessment
+    from wann.genome import Genome
+
+    g = Genome.load(args.genome)
+    if args.episodes < 1:
+        from wann.errors import ConfigError
+
+        raise ConfigError("--episodes", "must be >= 1")
+    result = assess(g, task_name=args.task, episodes=args.episodes, seed=args.seed)
+    print(json.dumps(result, indent=1) if args.json else format_assessment(result))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from wann.bench import run_bench
+
+    result = run_bench(quick=args.quick, scaling=args.scaling, progress=not args.json)
+    print(json.dumps(result, indent=1) if args.json else _format_bench(result))
+    return 0
+
+
+def _format_bench(r) -> str:
+    lines = []
+    for k in ("fresh", "champion"):
+        v = r[k]
+        lines.append(
+            f"{k:>9}: {v['network_steps_per_cpu_s'] / 1e6:6.2f} M network-steps/CPU-s "
+            f"(numpy path {v['numpy_network_steps_per_cpu_s'] / 1e6:.3f} M, x{v['speedup_vs_numpy']:.0f}), "
+            f"environment share {v['env_share']:.0%}"
+        )
+    if "scaling" in r:
+        s = r["scaling"]
+        lines.append(
+            f"  scaling: serial {s['serial_s']:.2f} s, ray1 {s['ray1_s']:.2f} s, ray2 {s['ray2_s']:.2f} s "
+            f"(ray2/serial {s['ray2_over_serial']:.2f})"
+        )
+    return "\n".join(lines)
+
+
+COMMANDS = {"search": cmd_search, "show": cmd_show, "evaluate": cmd_evaluate, "bench": cmd_bench}
+
+if __name__ == "__main__":
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    sys.exit(main())

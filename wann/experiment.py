@@ -1,0 +1,261 @@
+"""Experiment files (TOML): one settings object per concept, validated where it is read.
+
+An experiment file looks like::
+
+    name = "swingup"
+    seed = 0
+
+    [task]
+    name = "wann/CartPoleSwingUp-v0"   # plus any task options, e.g. max_steps = 1000
+
+    [search]
+    population = 192
+    generations = 1024
+    shared_weights = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]
+    rollouts = 3
+    p_init = 0.5
+    tournament = 8
+    cull = 0.2
+    elite = 0.2
+    connection_objective_prob = 0.8
+
+    [variation]
+    add_connection = 0.20
+    insert_node = 0.25
+    enable = 0.05
+    change_activation = 0.50
+    mutate_output_activation = false
+    # activations = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]   (default: the task's set)
+
+    [execution]
+    executor = "ray"          # or "serial"
+    workers = 0               # 0 = one per available CPU
+
+Every key is checked: an unknown or misspelt key, a wrong type or an out-of-range value raises
+`ConfigError` naming the field and the fix, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from wann import activations
+from wann.errors import ConfigError
+from wann.variation import VariationSettings
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """The paper's swing-up settings by default (Gaier & Ha 2019, reference hyperparameters)."""
+
+    population: int = 192
+    generations: int = 1024
+    shared_weights: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+    rollouts: int = 3
+    p_init: float = 0.5
+    tournament: int = 8
+    cull: float = 0.2
+    elite: float = 0.2
+    connection_objective_prob: float = 0.8
+
+
+@dataclass(frozen=True)
+class ExecutionSettings:
+    executor: str = "ray"
+    workers: int = 0
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str = "experiment"
+    seed: int = 0
+    task: dict[str, Any] = field(default_factory=lambda: {"name": "wann/CartPoleSwingUp-v0"})
+    search: SearchSettings = SearchSettings()
+    variation: VariationSettings = VariationSettings()
+    execution: ExecutionSettings = ExecutionSettings()
+
+    def to_toml(self) -> str:
+        """The experiment as TOML (what a run directory records as ``experiment.toml``)."""
+        lines = [f"name = {_toml_value(self.name)}", f"seed = {self.seed}", "", "[task]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in self.task.items()]
+        for section in ("search", "variation", "execution"):
+            lines += ["", f"[{section}]"]
+            obj = getattr(self, section)
+            lines += [f"{f.name} = {_toml_value(getattr(obj, f.name))}" for f in fields(obj)]
+        return "\n".join(lines) + "\n"
+
+    def replace(self, **changes: Any) -> Experiment:
+        return dataclasses.replace(self, **changes)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+# ---- checks ---------------------------------------------------------------------------------
+
+
+def _positive_int(lo: int = 1):
+    def check(v):
+        if v < lo:
+            return f"must be >= {lo}"
+
+    return check
+
+
+def _fraction(lo: float, hi: float, lo_open=False, hi_open=False):
+    def check(v):
+        if (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
+            lb = "(" if lo_open else "["
+            rb = ")" if hi_open else "]"
+            return f"must be in {lb}{lo}, {hi}{rb}"
+
+    return check
+
+
+CHECKS: dict[str, Any] = {
+    "search.population": _positive_int(4),
+    "search.generations": _positive_int(1),
+    "search.rollouts": _positive_int(1),
+    "search.tournament": _positive_int(1),
+    "search.p_init": _fraction(0.0, 1.0, lo_open=True),
+    "search.cull": _fraction(0.0, 1.0, hi_open=True),
+    "search.elite": _fraction(0.0, 1.0, hi_open=True),
+    "search.connection_objective_prob": _fraction(0.0, 1.0),
+    "search.shared_weights": lambda v: (
+        "must hold at least one value" if len(v) == 0 else "must not repeat a value" if len(set(v)) != len(v) else None
+    ),
+    "variation.add_connection": _fraction(0.0, 1.0),
+    "variation.insert_node": _fraction(0.0, 1.0),
+    "variation.enable": _fraction(0.0, 1.0),
+    "variation.change_activation": _fraction(0.0, 1.0),
+    "variation.activations": lambda v: (
+        "must hold at least one id"
+        if not v
+        else f"unknown activation ids {[a for a in v if a not in activations.NAMES]}; known: {activations.describe()}"
+        if any(a not in activations.NAMES for a in v)
+        else None
+    ),
+    "execution.executor": lambda v: None if v in ("ray", "serial") else 'must be "ray" or "serial"',
+    "execution.workers": _positive_int(0),
+    "seed": lambda v: None if 0 <= v < 2**32 else "must be in [0, 2**32)",
+}
+
+
+def _coerce(value: Any, typ: Any, path: str, source: str | None) -> Any:
+    """Check `value` against the dataclass field type `typ` (given as a string annotation)."""
+    t = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
+
+    def bad(expected: str):
+        return ConfigError(path, f"expected {expected}, got {value!r} ({type(value).__name__})", source)
+
+    if t == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        return value
+    if t == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if t == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if t == "str":
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if t.startswith("tuple[float"):
+        if not isinstance(value, list) or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value):
+            raise bad("a list of numbers")
+        return tuple(float(x) for x in value)
+    if t.startswith("tuple[int"):
+        if not isinstance(value, list) or any(isinstance(x, bool) or not isinstance(x, int) for x in value):
+            raise bad("a list of integers")
+        return tuple(value)
+    raise AssertionError(f"no coercion for {t}")
+
+
+def _section(cls, data: Any, prefix: str, source: str | None):
+    if not isinstance(data, dict):
+        raise ConfigError(prefix, f"must be a table ([{prefix}]), got {data!r}", source)
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}"
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(path, f"unknown setting; {hint}known settings: {', '.join(known)}", source)
+        values[key] = _coerce(value, known[key].type, path, source)
+        msg = CHECKS.get(path) and CHECKS[path](values[key])
+        if msg:
+            raise ConfigError(path, f"{msg}, got {value!r}", source)
+    return cls(**values)
+
+
+def experiment_from_dict(data: dict[str, Any], source: str | None = None) -> Experiment:
+    """Validate a parsed TOML document into an Experiment (ConfigError on the first problem)."""
+    top = {"name", "seed", "task", "search", "variation", "execution"}
+    for key in data:
+        if key not in top:
+            close = difflib.get_close_matches(key, top, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(key, f"unknown setting; {hint}top-level keys are {', '.join(sorted(top))}", source)
+    name = _coerce(data.get("name", "experiment"), "str", "name", source)
+    seed = _coerce(data.get("seed", 0), "int", "seed", source)
+    if CHECKS["seed"](seed):
+        raise ConfigError("seed", f"{CHECKS['seed'](seed)}, got {seed}", source)
+    task = data.get("task", {"name": "wann/CartPoleSwingUp-v0"})
+    if not isinstance(task, dict) or "name" not in task:
+        raise ConfigError("task", 'must be a table with at least name = "<task id>"', source)
+    search = _section(SearchSettings, data.get("search", {}), "search", source)
+    variation = _section(VariationSettings, data.get("variation", {}), "variation", source)
+    if sum(variation.probabilities_raw()) <= 0:
+        raise ConfigError("variation", "the four operator probabilities must not all be 0", source)
+    execution = _section(ExecutionSettings, data.get("execution", {}), "execution", source)
+    if search.population * (1 - search.cull) < 2:
+        raise ConfigError("search.cull", "leaves fewer than 2 parents; lower cull or raise population", source)
+    exp = Experiment(name, seed, dict(task), search, variation, execution)
+    # the task must exist and accept its options (raises ConfigError naming task.*)
+    from wann.tasks import make_task
+
+    options = {k: v for k, v in task.items() if k != "name"}
+    try:
+        t = make_task(task["name"], **options)
+    except ConfigError as e:
+        raise ConfigError(e.field, e.message, source) from None
+    if "activations" not in data.get("variation", {}):
+        exp = exp.replace(variation=dataclasses.replace(variation, activations=tuple(t.hidden_activations)))
+    return exp
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        msg = f"cannot read {p} ({e.strerror}); give the path of a .toml file"
+        raise ConfigError("experiment", msg, None) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("experiment", f"not valid TOML: {e}", str(p)) from None
+    return experiment_from_dict(data, str(p))

@@ -1,0 +1,302 @@
+"""Compile genomes into flat arrays, and the batched forward pass.
+
+A batch of G genomes is compiled once into CSR arrays (`CompiledBatch`). Inside each genome the
+nodes get *local* indices: 0 is the bias, 1..n_inputs the inputs, then every other node in a
+topological order, so computing local nodes n_inputs+1 .. n-1 in index order is a valid forward
+pass. Incoming edges of each node are stored by destination (CSR); only enabled connections are
+kept.
+
+Evaluation runs *lanes* in lockstep: all the episodes (shared weight x rollout) of one genome.
+Node values live in a (n_nodes, n_lanes) buffer so every per-node operation is a contiguous loop
+over lanes, which the compiler vectorises. With a shared weight w, a node computes
+``act(w * sum(inputs))``; with individual weights ``act(sum(w_e * input_e))``.
+
+Two implementations of the forward pass exist and are tested against each other:
+`forward_numpy` (plain numpy, level by level) and the numba kernels used by the tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from wann import activations
+from wann.genome import BIAS, INPUT, Genome
+
+
+@dataclass(frozen=True)
+class CompiledBatch:
+    """G genomes as flat arrays (all int64 unless noted).
+
+    node_ptr: (G+1,) offsets of each genome's local nodes in `act` and `in_ptr`.
+    act:      (total_nodes,) activation id of each local node (bias/inputs: 1, unused).
+    in_ptr:   (total_nodes+1,) CSR offsets into `in_src` per local node, over all genomes.
+    in_src:   (total_edges,) local index (within its genome) of each incoming edge's source.
+    edge_conn:(total_edges,) index of the edge in its genome's `connections` tuple.
+    edge_ptr: (G+1,) offsets of each genome's edges in `in_src`.
+    out_local:(G, n_outputs) local index of each output node.
+    """
+
+    n_inputs: int
+    n_outputs: int
+    node_ptr: np.ndarray
+    act: np.ndarray
+    in_ptr: np.ndarray
+    in_src: np.ndarray
+    edge_conn: np.ndarray
+    edge_ptr: np.ndarray
+    out_local: np.ndarray
+
+    @property
+    def n_genomes(self) -> int:
+        return len(self.node_ptr) - 1
+
+    @property
+    def max_nodes(self) -> int:
+        return int(np.diff(self.node_ptr).max()) if self.n_genomes else 0
+
+
+def compile_genomes(genomes: Sequence[Genome]) -> CompiledBatch:
+    """Compile genomes (all with the same numbers of inputs and outputs) into one batch."""
+    if not genomes:
+        raise ValueError("compile_genomes needs at least one genome")
+    n_in, n_out = genomes[0].n_inputs, genomes[0].n_outputs
+    node_ptr, acts, in_ptr, in_src, edge_conn, edge_ptr, outs = [0], [], [0], [], [], [0], []
+    for g in genomes:
+        if (g.n_inputs, g.n_outputs) != (n_in, n_out):
+            raise ValueError("all genomes in a batch must have the same inputs and outputs")
+        order = [n.id for n in g.nodes if n.kind in (BIAS, INPUT)]
+        order.sort()
+        order += [i for i in g.topological_order() if i > n_in]
+        local = {nid: k for k, nid in enumerate(order)}
+        act_of = {n.id: n.activation for n in g.nodes}
+        incoming: dict[int, list[tuple[int, int]]] = {nid: [] for nid in order}
+        for ci, c in enumerate(g.connections):
+            if c.enabled:
+                incoming[c.destination].append((local[c.source], ci))
+        for nid in order:
+            acts.append(act_of[nid])
+            for src, ci in incoming[nid]:
+                in_src.append(src)
+                edge_conn.append(ci)
+            in_ptr.append(len(in_src))
+        node_ptr.append(len(acts))
+        edge_ptr.append(len(in_src))
+        outs.append([local[o] for o in g.output_ids])
+    i64 = np.int64
+    return CompiledBatch(
+        n_in,
+        n_out,
+        np.asarray(node_ptr, i64),
+        np.asarray(acts, i64),
+        np.asarray(in_ptr, i64),
+        np.asarray(in_src, i64),
+        np.asarray(edge_conn, i64),
+        np.asarray(edge_ptr, i64),
+        np.asarray(outs, i64).reshape(len(genomes), n_out),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# numba kernels: one genome, n lanes in lockstep
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(inline="always", cache=True)
+def _activate(a, z, out, n):
+    """out[:n] = act_a(z[:n]); the branch is hoisted so each loop is branch-free."""
+    if a == 1:
+        for l in range(n):
+            out[l] = z[l]
+    elif a == 2:
+        for l in range(n):
+            out[l] = 1.0 if z[l] > 0.0 else 0.0
+    elif a == 3:
+        for l in range(n):
+            out[l] = np.sin(np.pi * z[l])
+    elif a == 4:
+        for l in range(n):
+            out[l] = np.exp(-(z[l] * z[l]) / 2.0)
+    elif a == 5:
+        for l in range(n):
+            out[l] = np.tanh(z[l])
+    elif a == 6:
+        for l in range(n):
+            out[l] = (np.tanh(z[l] / 2.0) + 1.0) / 2.0
+    elif a == 7:
+        for l in range(n):
+            out[l] = -z[l]
+    elif a == 8:
+        for l in range(n):
+            out[l] = abs(z[l])
+    elif a == 9:
+        for l in range(n):
+            out[l] = max(0.0, z[l])
+    else:
+        for l in range(n):
+            out[l] = np.cos(np.pi * z[l])
+
+
+@njit(inline="always", cache=True)
+def forward_shared_lanes(vals, n_lanes, n_in, n_nodes, nbase, act, in_ptr, in_src, w, acc):
+    """Compute local nodes n_in+1..n_nodes-1 of one genome for lanes 0..n_lanes-1.
+
+    vals: (>= n_nodes, >= n_lanes) float64, rows 0..n_in already hold bias and inputs.
+    nbase: offset of this genome's nodes in act/in_ptr. w: (lanes,) shared weight per lane.
+    acc: (>= n_lanes,) scratch."""
+    for j in range(n_in + 1, n_nodes):
+        for l in range(n_lanes):
+            acc[l] = 0.0
+        for e in range(in_ptr[nbase + j], in_ptr[nbase + j + 1]):
+            src = vals[in_src[e]]
+            for l in range(n_lanes):
+                acc[l] += src[l]
+        for l in range(n_lanes):
+            acc[l] *= w[l]
+        _activate(act[nbase + j], acc, vals[j], n_lanes)
+
+
+@njit(inline="always", cache=True)
+def forward_individual_lanes(vals, n_lanes, n_in, n_nodes, nbase, ebase, act, in_ptr, in_src, ew, acc):
+    """Like `forward_shared_lanes` with one weight per edge and lane: ew (lanes, n_edges of this
+    genome, in CSR order)."""
+    for j in range(n_in + 1, n_nodes):
+        for l in range(n_lanes):
+            acc[l] = 0.0
+        for e in range(in_ptr[nbase + j], in_ptr[nbase + j + 1]):
+            src = vals[in_src[e]]
+            k = e - ebase
+            for l in range(n_lanes):
+                acc[l] += ew[l, k] * src[l]
+        _activate(act[nbase + j], acc, vals[j], n_lanes)
+
+
+@njit(cache=True)
+def _forward_rows(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, obs, w, ew, individual):
+    """Forward pass for R rows, each (genome, input vector, weight). Rows of the same genome
+    should be contiguous for speed; any order gives the same numbers. Returns (R, n_out)."""
+    R = obs.shape[0]
+    n_in = obs.shape[1]
+    n_out = out_local.shape[1]
+    out = np.empty((R, n_out))
+    r = 0
+    max_nodes = 0
+    for g in range(len(node_ptr) - 1):
+        max_nodes = max(max_nodes, node_ptr[g + 1] - node_ptr[g])
+    while r < R:
+        g = row_genome[r]
+        r_end = r
+        while r_end < R and row_genome[r_end] == g:
+            r_end += 1
+        L = r_end - r
+        vals = np.empty((max_nodes, L))
+        acc = np.empty(L)
+        wl = np.empty(L)
+        for l in range(L):
+            vals[0, l] = 1.0
+            for i in range(n_in):
+                vals[1 + i, l] = obs[r + l, i]
+            wl[l] = w[r + l]
+        n_nodes = node_ptr[g + 1] - node_ptr[g]
+        if individual:
+            forward_individual_lanes(
+                vals, L, n_in, n_nodes, node_ptr[g], edge_ptr[g], act, in_ptr, in_src, ew[r:r_end], acc
+            )
+        else:
+            forward_shared_lanes(vals, L, n_in, n_nodes, node_ptr[g], act, in_ptr, in_src, wl, acc)
+        for l in range(L):
+            for k in range(n_out):
+                out[r + l, k] = vals[out_local[g, k], l]
+        r = r_end
+    return out
+
+
+def forward(
+    batch: CompiledBatch,
+    row_genome: np.ndarray,
+    obs: np.ndarray,
+    weights: np.ndarray,
+    edge_weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Compiled forward pass.
+
+    row_genome: (R,) int, which genome of `batch` each row uses.
+    obs: (R, n_inputs) float64 network inputs. weights: (R,) shared weight per row (ignored when
+    `edge_weights` is given). edge_weights: optional (R, max_edges) per-row individual weights in
+    each genome's CSR edge order (see `edge_weights_from_connections`).
+    Returns (R, n_outputs) float64 output-node values."""
+    obs = np.ascontiguousarray(obs, dtype=np.float64)
+    row_genome = np.ascontiguousarray(row_genome, dtype=np.int64)
+    weights = np.ascontiguousarray(np.broadcast_to(weights, (obs.shape[0],)), dtype=np.float64)
+    individual = edge_weights is not None
+    ew = np.ascontiguousarray(edge_weights, dtype=np.float64) if individual else np.zeros((obs.shape[0], 1))
+    return _forward_rows(
+        batch.node_ptr,
+        batch.act,
+        batch.in_ptr,
+        batch.in_src,
+        batch.edge_ptr,
+        batch.out_local,
+        row_genome,
+        obs,
+        weights,
+        ew,
+        individual,
+    )
+
+
+def edge_weights_from_connections(batch: CompiledBatch, g: int, conn_weights: np.ndarray) -> np.ndarray:
+    """Reorder per-connection weights (..., len(genome.connections)) of genome `g` into the CSR
+    edge order the kernels use: (..., n_enabled_edges)."""
+    lo, hi = batch.edge_ptr[g], batch.edge_ptr[g + 1]
+    return np.asarray(conn_weights, dtype=np.float64)[..., batch.edge_conn[lo:hi]]
+
+
+# ---------------------------------------------------------------------------------------------
+# plain numpy reference path
+# ---------------------------------------------------------------------------------------------
+
+
+def forward_numpy(
+    genome: Genome, obs: np.ndarray, weights: np.ndarray, conn_weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Plain-numpy forward pass of one genome for a batch of rows, level by level.
+
+    obs: (R, n_inputs); weights: (R,) shared weights; conn_weights: optional (R, n_connections)
+    individual weights in `genome.connections` order. Returns (R, n_outputs). Loops run over
+    depth levels and activation ids, never over single nodes per row."""
+    obs = np.asarray(obs, dtype=np.float64)
+    R = obs.shape[0]
+    ids = [n.id for n in genome.nodes]
+    index = {nid: k for k, nid in enumerate(ids)}
+    vals = np.zeros((R, len(ids)))
+    vals[:, index[0]] = 1.0
+    for i in range(1, genome.n_inputs + 1):
+        vals[:, index[i]] = obs[:, i - 1]
+    level = genome.layers()
+    act = np.array([n.activation for n in genome.nodes])
+    enabled = [(k, c) for k, c in enumerate(genome.connections) if c.enabled]
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), (R,))
+    for depth in range(1, max(level.values()) + 1):
+        layer = np.array([index[n.id] for n in genome.nodes if level[n.id] == depth and n.kind not in (BIAS, INPUT)])
+        if layer.size == 0:
+            continue
+        edges = [(k, c) for k, c in enabled if level[c.destination] == depth]
+        src = np.array([index[c.source] for _, c in edges], dtype=np.int64)
+        dst = np.array([index[c.destination] for _, c in edges], dtype=np.int64)
+        # sum incoming values in connection order per destination (the kernels' order is the same)
+        pre = np.zeros((R, len(ids)))
+        if conn_weights is None:
+            contrib = vals[:, src]
+        else:
+            contrib = vals[:, src] * np.asarray(conn_weights)[:, [k for k, _ in edges]]
+        np.add.at(pre, (slice(None), dst), contrib)  # unbuffered: edges summed in order
+        if conn_weights is None:
+            pre[:, layer] *= w[:, None]
+        for a in np.unique(act[layer]):
+            cols = layer[act[layer] == a]
+            vals[:, cols] = activations.apply_numpy(int(a), pre[:, cols])
+    return vals[:, [index[o] for o in genome.output_ids]]

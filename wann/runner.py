@@ -1,0 +1,217 @@
+"""Run a search: experiment -> executor -> ask/evaluate/tell loop -> run directory.
+
+After every generation: one metrics row, the champion when it improved, then an atomic
+checkpoint. `resume=True` continues from the checkpoint and ends identical to an uninterrupted
+run (the search state is the whole state; all randomness is derived from seed and generation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from wann.errors import ConfigError
+from wann.experiment import Experiment, load_experiment
+from wann.search import Search, SearchState
+from wann.store import RunDir, atomic_write_text
+from wann.tasks import task_from_spec
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    state: SearchState
+    generations_run: int
+    wall_s: float
+
+
+def experiment_identity(exp: Experiment) -> str:
+    """Hash of everything that determines results (not generations, not where it executes)."""
+    body = replace(exp, search=replace(exp.search, generations=0), execution=type(exp.execution)())
+    return hashlib.sha256(body.to_toml().encode()).hexdigest()[:16]
+
+
+class Progress:
+    """One status line per generation: on a terminal it rewrites itself, elsewhere it prints
+    about 40 lines per run."""
+
+    def __init__(self, total: int, start: int, enabled: bool = True, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = self.stream.isatty()
+        self.total, self.start = total, start
+        self.t0 = time.monotonic()
+        self.every = max(1, (total - start) // 40)
+
+    def update(self, report: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        g = report["generation"] + 1
+        done = g - self.start
+        el = time.monotonic() - self.t0
+        eta = el / done * (self.total - g) if done else 0.0
+        extra = ""
+        if "workers" in report:
+            extra = f" | workers {report['workers']} restarts {report.get('restarts', 0)}"
+        line = (
+            f"gen {g:>5}/{self.total}  best {report['best_fitness']:8.2f}  "
+            f"mean {report['mean_fitness']:8.2f}  best-ever {report['best_ever_fitness']:8.2f}  "
+            f"conns {report['best_connections']:3d}  {report['gen_wall_s']:5.2f}s/gen  "
+            f"eta {_hms(eta)}{extra}"
+        )
+        if self.tty:
+            self.stream.write("\r" + line.ljust(120)[:160])
+            if g == self.total:
+                self.stream.write("\n")
+        elif done % self.every == 0 or g == self.total or done == 1:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _hms(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def make_executor(exp: Experiment, executor: str | None = None, workers: int | None = None, address: str | None = None):
+    kind = executor or exp.execution.executor
+    if kind == "serial":
+        from wann.executor import SerialExecutor
+
+        return SerialExecutor(exp.task)
+    if kind == "ray":
+        from wann.distributed import RayExecutor
+
+        return RayExecutor(
+            exp.task,
+            workers=workers if workers is not None else exp.execution.workers,
+            address=address if address is not None else (exp.execution.address or None),
+        )
+    raise ConfigError("--executor", f"unknown executor {kind!r}; use 'ray' or 'serial'")
+
+
+def prepare(exp: Experiment, out: Path, resume: bool) -> tuple[RunDir, SearchState | None, float, float]:
+    """Check the run directory before any work starts. Returns (run dir, state to resume or None,
+    wall and CPU seconds already spent)."""
+    run = RunDir(out)
+    if resume:
+        if not run.checkpoint_file.exists():
+            raise ConfigError(
+                "--resume",
+                f"{run.checkpoint_file} does not exist; nothing to resume (drop --resume to start a new run)",
+            )
+        doc = run.read_checkpoint()
+        if doc.get("experiment_id") != experiment_identity(exp):
+            raise ConfigError(
+                "--resume",
+                f"{out} was made by a different experiment (its settings differ); "
+                "resume with the same experiment file, or choose another --out",
+            )
+        state = SearchState.from_dict(doc["state"])
+        return run, state, float(doc.get("wall_s", 0.0)), float(doc.get("cpu_s", 0.0))
+    if run.exists():
+        raise ConfigError(
+            "--out",
+            f"{out} already holds a run; pass --resume to continue it, or choose another --out (nothing was changed)",
+        )
+    return run, None, 0.0, 0.0
+
+
+def run_search(
+    exp: Experiment,
+    out: str | Path,
+    executor=None,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> RunResult:
+    """Run (or resume) `exp` into run directory `out` with `executor` (default: the experiment's).
+
+    stop_after: finish at most this many generations in this call (tests use it)."""
+    out = Path(out)
+    task = task_from_spec(exp.task)
+    run, state, wall0, cpu0 = prepare(exp, out, resume)
+    search = Search(
+        exp.search,
+        exp.variation,
+        task.n_inputs,
+        task.n_outputs,
+        exp.seed,
+        meta={"task": task.spec(), "experiment": exp.name},
+    )
+    own_executor = executor is None
+    if own_executor:
+        executor = make_executor(exp)
+    try:
+        if state is None:
+            run.path.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(run.experiment_file, exp.to_toml())
+            state = search.init()
+        else:
+            run.truncate_metrics(state.generation)
+            atomic_write_text(run.experiment_file, exp.to_toml())
+        bar = Progress(exp.search.generations, state.generation, enabled=progress)
+        t_start, c_start = time.monotonic(), _cpu_self()
+        ev_cpu_start = executor.stats().get("eval_cpu_s", 0.0)
+        done = 0
+        while state.generation < exp.search.generations and (stop_after is None or done < stop_after):
+            g0, c0 = time.monotonic(), _cpu_self()
+            genomes, seeds = search.ask(state)
+            ev = executor.evaluate(genomes, exp.search.shared_weights, seeds)
+            state, report = search.tell(state, ev)
+            stats = executor.stats()
+            wall = wall0 + time.monotonic() - t_start
+            # CPU: the driver's own time plus evaluation CPU spent in other processes
+            remote_cpu = 0.0 if stats.get("executor") == "serial" else stats.get("eval_cpu_s", 0.0) - ev_cpu_start
+            cpu = cpu0 + (_cpu_self() - c_start) + remote_cpu
+            report.update(
+                {
+                    "total_episodes": state.episodes,
+                    "total_env_steps": state.env_steps,
+                    "gen_wall_s": time.monotonic() - g0,
+                    "gen_cpu_s": _cpu_self() - c0,
+                    "wall_s": wall,
+                    "cpu_s": cpu,
+                }
+            )
+            report.update({k: v for k, v in stats.items() if k not in ("executor", "eval_cpu_s")})
+            report["driver_rss_mb"] = _rss_mb()
+            run.append_metrics(report)
+            if state.best is not None and state.best.meta.get("generation") == report["generation"]:
+                run.write_champion(state.best.to_json(), report["generation"])
+            run.write_checkpoint(
+                state.to_dict(), {"experiment_id": experiment_identity(exp), "wall_s": wall, "cpu_s": cpu}
+            )
+            bar.update(report)
+            done += 1
+        return RunResult(run.path, state, done, time.monotonic() - t_start)
+    finally:
+        if own_executor:
+            executor.close()
+
+
+def _cpu_self() -> float:
+    return time.process_time()
+
+
+def _rss_mb() -> float:
+    try:
+        with open(f"/proc/{os.getpid()}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_run_experiment(run_dir: str | Path) -> Experiment:
+    return load_experiment(Path(run_dir) / "experiment.toml")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())

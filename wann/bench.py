@@ -27,6 +27,7 @@ from wann.genome import Genome
 from wann.tasks import make_task, swingup
 from wann.variation import VariationSettings, add_connection, insert_node
 
+COMMITTED_CHAMPION = Path(__file__).resolve().parent.parent / "experiments/results/swingup/champion.json"
 WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 SEEDS = (11, 12, 13)
 
@@ -53,6 +54,18 @@ def champion_sized(n: int = 64, hidden: int = 22, connections: int = 52, seed: i
         if g.n_connections == connections:
             out.append(g)
     return out
+
+
+def late_search_population(n: int = 192, seed: int = 0) -> list[Genome]:
+    """A late-search generation: one-mutation children of the committed swing-up champion (most
+    run full 1000-step episodes); champion-sized genomes when no champion is committed."""
+    if not COMMITTED_CHAMPION.exists():
+        return champion_sized(n, seed=seed)
+    from wann.variation import mutate
+
+    champ = Genome.load(COMMITTED_CHAMPION)
+    rng = np.random.default_rng(seed)
+    return [champ] + [mutate(champ, rng, VariationSettings()) for _ in range(n - 1)]
 
 
 def _time_kernel(task, genomes, min_cpu: float) -> tuple[float, int, float]:

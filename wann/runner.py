@@ -58,8 +58,12 @@ class Progress:
         el = time.monotonic() - self.t0
         eta = el / done * (self.total - g) if done else 0.0
         extra = ""
-        if "workers" in report:
-            extra = f" | workers {report['workers']} restarts {report.get('restarts', 0)}"
+        if "evaluator_rss_mb_max" in report:
+            extra = (
+                f" | workers {report['workers']} restarts {report['restarts']}"
+                f" compute {report['compute_s']:.2f}s dispatch {report['dispatch_s']:.2f}s"
+                f" rss driver {report['driver_rss_mb']:.0f}M evaluator {report['evaluator_rss_mb_max']:.0f}M"
+            )
         line = (
             f"gen {g:>5}/{self.total}  best {report['best_fitness']:8.2f}  "
             f"mean {report['mean_fitness']:8.2f}  best-ever {report['best_ever_fitness']:8.2f}  "
@@ -67,7 +71,7 @@ class Progress:
             f"eta {_hms(eta)}{extra}"
         )
         if self.tty:
-            self.stream.write("\r" + line.ljust(120)[:160])
+            self.stream.write("\r" + line.ljust(120)[:220])
             if g == self.total:
                 self.stream.write("\n")
         elif done % self.every == 0 or g == self.total or done == 1:
@@ -183,6 +187,7 @@ def run_search(
             )
             report.update({k: v for k, v in stats.items() if k not in ("executor", "eval_cpu_s")})
             report["driver_rss_mb"] = _rss_mb()
+            report["process_tree_rss_mb"] = _tree_rss_mb()
             run.append_metrics(report)
             if state.best is not None and state.best.meta.get("generation") == report["generation"]:
                 run.write_champion(state.best.to_json(), report["generation"])
@@ -207,6 +212,24 @@ def _rss_mb() -> float:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _tree_rss_mb() -> float:
+    """Resident memory of this process and all its descendants (a local Ray's GCS, raylet and
+    evaluators are among them), in MiB."""
+    try:
+        import psutil
+
+        me = psutil.Process()
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                pass
+        return total / 2**20
+    except Exception:
+        return float("nan")
 
 
 def load_run_experiment(run_dir: str | Path) -> Experiment:

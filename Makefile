@@ -1,0 +1,32 @@
+# Two commands for a fresh clone:
+#   make demo   set up .venv and run a short swing-up search on a local Ray (about a minute)
+#   make test   set up .venv and run the test suite (ruff + pytest)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: setup demo test test-slow bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(BIN)/wann search experiments/swingup-smoke.toml
+
+test: setup
+	$(BIN)/ruff check wann tests
+	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	WANN_SLOW=1 $(BIN)/python -m pytest -q -m slow
+
+bench: setup
+	$(BIN)/wann bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,68 @@
+"""Multi-node checks (slow, opt-in: WANN_SLOW=1). Each runs in its own process, since the rest of
+the suite shares one in-process local Ray."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, os, threading, time
+    import numpy as np
+    import ray
+    from ray.cluster_utils import Cluster
+    from wann.bench import champion_sized
+    from wann.distributed import RayExecutor
+    from wann.executor import SerialExecutor
+
+    SPEC = {"name": "wann/CartPoleSwingUp-v0"}
+    W = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    out = {}
+    genomes = champion_sized(192, seed=1)
+    expected = SerialExecutor(SPEC).evaluate(genomes, W, [1, 2, 3])
+    ex = RayExecutor(SPEC, workers=2, stall_timeout=90)
+    got = ex.evaluate(genomes, W, [1, 2, 3])
+    out["nodes_with_actors"] = len(ex.nodes)
+    out["nodes_used"] = ex.stats()["nodes_used"]
+    out["equal"] = bool(np.array_equal(expected.rewards, got.rewards))
+    # lose a node mid-generation: its batches are re-run elsewhere, nothing finished is lost
+    big = champion_sized(192, seed=2) * 6
+    expected2 = SerialExecutor(SPEC).evaluate(big, W, [4, 5, 6])
+    t = threading.Timer(0.5, lambda: cluster.remove_node(workers[1], allow_graceful=False))
+    t.start()
+    t0 = time.time()
+    got2 = ex.evaluate(big, W, [4, 5, 6])
+    t.join()
+    out["after_node_loss_equal"] = bool(np.array_equal(expected2.rewards, got2.rewards))
+    out["restarts"] = ex.restarts
+    out["seconds"] = time.time() - t0
+    ex.close()
+    ray.shutdown()
+    cluster.shutdown()
+    print("RESULT " + json.dumps(out))
+    """
+)
+
+
+def test_actors_spread_over_nodes_and_node_loss_loses_nothing(tmp_path):
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    r = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path
+    )
+    line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
+    assert line, r.stdout[-3000:] + r.stderr[-3000:]
+    out = json.loads(line[0][7:])
+    assert out["nodes_with_actors"] == 2 and out["nodes_used"] == 2
+    assert out["equal"] and out["after_node_loss_equal"]
+    assert out["restarts"] >= 1

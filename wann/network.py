@@ -50,6 +50,10 @@ class CompiledBatch:
     edge_ptr: np.ndarray
     out_local: np.ndarray
 
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(node_ptr, act, in_ptr, in_src, edge_ptr, out_local): the kernels' leading arguments."""
+        return self.node_ptr, self.act, self.in_ptr, self.in_src, self.edge_ptr, self.out_local
+
     @property
     def n_genomes(self) -> int:
         return len(self.node_ptr) - 1
@@ -229,23 +233,21 @@ def forward(
     each genome's CSR edge order (see `edge_weights_from_connections`).
     Returns (R, n_outputs) float64 output-node values."""
     obs = np.ascontiguousarray(obs, dtype=np.float64)
+    rows = row_arrays(row_genome, weights, edge_weights)
+    return _forward_rows(*batch.arrays(), rows[0], obs, *rows[1:])
+
+
+def row_arrays(row_genome, weights, edge_weights=None):
+    """Per-row kernel arguments: (row_genome int64 (R,), shared weights float64 (R,), edge
+    weights float64 (R, >=1), individual flag). `weights` may be a scalar."""
     row_genome = np.ascontiguousarray(row_genome, dtype=np.int64)
-    weights = np.ascontiguousarray(np.broadcast_to(weights, (obs.shape[0],)), dtype=np.float64)
+    R = row_genome.shape[0]
+    w = np.ascontiguousarray(np.broadcast_to(weights, (R,)), dtype=np.float64)
     individual = edge_weights is not None
-    ew = np.ascontiguousarray(edge_weights, dtype=np.float64) if individual else np.zeros((obs.shape[0], 1))
-    return _forward_rows(
-        batch.node_ptr,
-        batch.act,
-        batch.in_ptr,
-        batch.in_src,
-        batch.edge_ptr,
-        batch.out_local,
-        row_genome,
-        obs,
-        weights,
-        ew,
-        individual,
-    )
+    ew = np.ascontiguousarray(edge_weights, dtype=np.float64) if individual else np.zeros((R, 1))
+    if ew.ndim != 2 or ew.shape[1] == 0:
+        ew = np.zeros((R, 1))
+    return row_genome, w, ew, individual
 
 
 def edge_weights_from_connections(batch: CompiledBatch, g: int, conn_weights: np.ndarray) -> np.ndarray:

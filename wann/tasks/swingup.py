@@ -34,7 +34,7 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit
 
-from wann.network import CompiledBatch, forward_individual_lanes, forward_shared_lanes
+from wann.network import CompiledBatch, forward_individual_lanes, forward_shared_lanes, row_arrays
 
 GRAVITY = 9.82
 M_CART = 0.5
@@ -308,28 +308,9 @@ def run_episodes(
     """Episodes of the fused kernel. row_*: (R,) arrays (rows of one genome contiguous);
     row_edge_weights: optional (R, max_edges) individual weights in CSR edge order.
     Returns (returns (R,) float64, steps (R,) int64)."""
-    row_genome = np.ascontiguousarray(row_genome, dtype=np.int64)
-    R = row_genome.shape[0]
-    w = np.ascontiguousarray(np.broadcast_to(row_weight, (R,)), dtype=np.float64)
-    s0 = np.ascontiguousarray(initial_states(np.broadcast_to(row_seed, (R,))))
-    individual = row_edge_weights is not None
-    ew = np.ascontiguousarray(row_edge_weights, dtype=np.float64) if individual else np.zeros((R, 1))
-    if ew.shape[1] == 0:
-        ew = np.zeros((R, 1))
-    return _episodes(
-        batch.node_ptr,
-        batch.act,
-        batch.in_ptr,
-        batch.in_src,
-        batch.edge_ptr,
-        batch.out_local,
-        row_genome,
-        w,
-        ew,
-        individual,
-        s0,
-        int(max_steps),
-    )
+    rows = row_arrays(row_genome, row_weight, row_edge_weights)
+    s0 = np.ascontiguousarray(initial_states(np.broadcast_to(row_seed, rows[0].shape)))
+    return _episodes(*batch.arrays(), *rows, s0, int(max_steps))
 
 
 def run_episodes_numpy(genome, weights, seeds, conn_weights=None, max_steps: int = T_LIMIT):

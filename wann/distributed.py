@@ -288,7 +288,7 @@ class RayExecutor:
 
     def _batch_size(self, G: int) -> int:
         n = len(self.actors)
-        lo, hi = math.ceil(G / (4 * n)), math.ceil(G / n)
+        lo, hi = math.ceil(G / (8 * n)), math.ceil(G / (2 * n))
         if self._per_genome is None or self._per_genome <= 0:
             return max(1, lo)
         return max(1, min(hi, max(lo, math.ceil(TARGET_CALL_S / self._per_genome))))

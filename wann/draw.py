@@ -41,7 +41,8 @@ def draw(g: Genome, path: str | Path, input_names: list[str] | None = None, titl
     pos = layout(g)
     n_layers = int(max(x for x, _ in pos.values())) + 1
     height = max(len([1 for p in pos.values() if p[0] == x]) for x in range(n_layers))
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * n_layers), max(4, 0.55 * height + 1.5)))
+    width = min(18.0, max(6.0, 0.9 * n_layers))
+    fig, ax = plt.subplots(figsize=(width, max(4.0, 0.75 * height + 1.5)))
     for c in g.connections:
         if not c.enabled:
             continue
@@ -55,14 +56,14 @@ def draw(g: Genome, path: str | Path, input_names: list[str] | None = None, titl
     names = input_names or [f"in{i}" for i in range(1, g.n_inputs + 1)]
     for n in g.nodes:
         x, y = pos[n.id]
-        ax.scatter([x], [y], s=420, color=COLORS[n.kind], edgecolors="black", zorder=3)
+        ax.scatter([x], [y], s=min(420, 9000 / n_layers), color=COLORS[n.kind], edgecolors="black", zorder=3)
         if n.kind == BIAS:
             label = "bias"
         elif n.kind == INPUT:
             label = names[n.id - 1] if n.id - 1 < len(names) else f"in{n.id}"
         else:
             label = activations.NAMES[n.activation]
-        ax.text(x, y - 0.33, label, ha="center", va="top", fontsize=7, zorder=4)
+        ax.text(x, y - 0.2, label, ha="center", va="top", fontsize=7 if n_layers < 16 else 6, zorder=4)
     ax.set_axis_off()
     meta = g.meta
     ax.set_title(

@@ -8,6 +8,12 @@ reset seeds were never used by the search:
 - random individual weights: every connection its own w_e ~ U(-2, 2), per episode;
 - best shared weight: the best value of a grid over [-2, 2] (step 0.1, 0 excluded, plus the
   search values), *chosen* on separate selection episodes, then scored on the fresh episodes.
+
+Classification tasks (``task.kind == "classify"``) report test-split accuracies (fractions in
+[0, 1]) under the same keys: each search value and the best shared weight are deterministic
+(sd 0; the best weight is chosen by accuracy on the training split, ties to the lower training
+cross-entropy), random shared / random individual weights give mean +- SD over `episodes` draws,
+and ``ensemble_accuracy`` is the accuracy of the softmax outputs averaged over the search values.
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ def assess(
             f"the genome has {genome.n_inputs} and {genome.n_outputs}",
         )
     search_values = tuple(genome.meta.get("shared_weights", DEFAULT_WEIGHTS))
+    if task.kind == "classify":
+        return _assess_classify(task, genome, search_values, episodes, seed)
     batch = compile_genomes([genome])
     test_seeds = seed + np.arange(episodes)
     rng = np.random.default_rng(np.random.SeedSequence([seed, episodes]))
@@ -105,7 +113,73 @@ def assess(
     }
 
 
+def _assess_classify(task, genome: Genome, search_values, draws: int, seed: int) -> dict[str, Any]:
+    """Test-split accuracies of a classification genome (see the module docstring)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, draws]))
+    sv = np.asarray(search_values, dtype=np.float64)
+    per_value = task.accuracy(genome, sv)
+    grid = weight_grid(search_values)
+    train_acc = task.accuracy(genome, grid, split="train")
+    train_ce = task.cross_entropy(genome, grid, split="train")
+    best_i = int(np.lexsort((train_ce, -train_acc))[0])  # highest accuracy, then lowest cross-entropy
+    best_w = float(grid[best_i])
+    best = task.accuracy(genome, best_w)
+    rand_shared = task.accuracy(genome, rng.uniform(-2, 2, draws))
+    conn = rng.uniform(-2, 2, size=(draws, max(len(genome.connections), 1)))
+    rand_ind = task.accuracy(genome, conn_weights=conn)
+    return {
+        "task": task.spec(),
+        "metric": "accuracy",
+        "episodes": draws,
+        "seed": seed,
+        "train_samples": len(task.y_train),
+        "test_samples": len(task.y_test),
+        "connections": genome.n_connections,
+        "nodes": genome.n_nodes,
+        "search_values": [{"weight": float(w), "mean": float(a), "sd": 0.0} for w, a in zip(search_values, per_value)],
+        "search_values_mean": float(per_value.mean()),
+        "search_values_sd": float(per_value.std(ddof=0)),
+        "best_shared": {
+            "weight": best_w,
+            "mean": best,
+            "sd": 0.0,
+            "selection": "train split",
+            "selection_mean": float(train_acc[best_i]),
+        },
+        "random_shared": _stats(rand_shared),
+        "random_individual": _stats(rand_ind),
+        "ensemble_accuracy": task.ensemble_accuracy(genome, sv),
+        "weight_profile": {"weights": [float(w) for w in grid], "train_accuracy": [float(x) for x in train_acc]},
+    }
+
+
+def _format_classify(r: dict[str, Any]) -> str:
+    def pct(x):
+        return f"{100 * x:6.2f} %"
+
+    lines = [
+        f"task {r['task']['name']}, {r['connections']} connections, accuracy on the {r['test_samples']} held-out "
+        f"test samples ({r['train_samples']} training samples)"
+    ]
+    for v in r["search_values"]:
+        lines.append(f"  shared weight {v['weight']:+5.2f}: {pct(v['mean'])}")
+    lines.append(f"  mean over search values: {pct(r['search_values_mean'])}")
+    lines.append(f"  ensemble of the search values: {pct(r['ensemble_accuracy'])}")
+    b = r["best_shared"]
+    lines.append(
+        f"  best shared weight {b['weight']:+5.2f} (chosen on the training split, {pct(b['selection_mean'])} there): "
+        f"{pct(b['mean'])}"
+    )
+    n = r["episodes"]
+    rs, ri = r["random_shared"], r["random_individual"]
+    lines.append(f"  random shared weight U(-2,2), {n} draws: {pct(rs['mean'])} +- {100 * rs['sd']:.2f}")
+    lines.append(f"  random individual weights U(-2,2), {n} draws: {pct(ri['mean'])} +- {100 * ri['sd']:.2f}")
+    return "\n".join(lines)
+
+
 def format_assessment(r: dict[str, Any]) -> str:
+    if r.get("metric") == "accuracy":
+        return _format_classify(r)
     lines = [
         f"task {r['task']['name']}, {r['connections']} connections, {r['episodes']} fresh episodes "
         f"(seeds {r['seed']}..{r['seed'] + r['episodes'] - 1})"

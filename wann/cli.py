@@ -1,4 +1,4 @@
-"""The `wann` command: search | show | evaluate | bench."""
+"""The `wann` command: search | show | evaluate | train | bench."""
 
 from __future__ import annotations
 
@@ -51,6 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--episodes", type=_positive(int), default=100, help="fresh episodes per condition")
     e.add_argument("--seed", type=_positive(int), default=2**20, help="base seed of the fresh episodes")
     e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    t = sub.add_parser("train", help="train a counterpart: dense, pruned, tuned WANN, NEAT ...")
+    t.add_argument(
+        "method",
+        help="dense | dense_large | small_dense | wann_best_shared | wann_tuned | "
+        "wann_retrained | pruned_magnitude | pruned_taylor | lottery_ticket | random_sparse | neat",
+    )
+    t.add_argument("--task", help="task name (default: the champion's task)")
+    t.add_argument("--champion", help="WANN champion genome JSON (its topology, and the default target count)")
+    t.add_argument("--target", type=_positive(int), help="connection count for pruned/sparse/small nets")
+    t.add_argument(
+        "--budget",
+        type=_positive(int),
+        required=True,
+        help="training episodes (RL) or epochs (classification with torch)",
+    )
+    t.add_argument("--seed", type=_positive(int), default=0)
+    t.add_argument("--out", help="run directory (default runs/train-METHOD-sSEED-TIMESTAMP)")
+    t.add_argument("--executor", choices=["ray", "serial"], default="serial")
+    t.add_argument("--workers", type=_positive(int), default=0)
+    t.add_argument("--episodes", type=_positive(int), default=100, help="fresh test episodes for the score")
 
     b = sub.add_parser("bench", help="measure evaluation speed (network-timesteps per CPU-second)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
@@ -156,6 +177,76 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from wann.baselines import run_method
+    from wann.errors import ConfigError
+    from wann.genome import Genome
+    from wann.store import atomic_write_text
+    from wann.tasks import make_task, task_from_spec
+
+    champion = Genome.load(args.champion) if args.champion else None
+    if args.task:
+        task = make_task(args.task)
+    elif champion is not None and isinstance(champion.meta.get("task"), dict):
+        task = task_from_spec(champion.meta["task"])
+    else:
+        raise ConfigError("--task", "name the task (--task), or give --champion whose file records it")
+    if args.budget < 1:
+        raise ConfigError("--budget", "must be >= 1")
+    from wann.baselines import check_method
+
+    check_method(args.method, task, champion, args.target)
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("runs") / f"train-{args.method}-s{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    if (out / "result.json").exists():
+        raise ConfigError("--out", f"{out} already holds a result; choose another --out (nothing was changed)")
+    if args.executor == "ray":
+        from wann.distributed import RayExecutor
+
+        executor = RayExecutor(task.spec(), workers=args.workers)
+    else:
+        from wann.executor import SerialExecutor
+
+        executor = SerialExecutor(task.spec())
+    try:
+        results = run_method(
+            args.method,
+            task,
+            executor,
+            args.budget,
+            args.seed,
+            champion,
+            args.target,
+            progress=lambda m: print(m, file=sys.stderr, flush=True),
+            test_episodes=args.episodes,
+        )
+    finally:
+        executor.close()
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "task": task.spec(),
+        "method": args.method,
+        "seed": args.seed,
+        "budget_arg": args.budget,
+        "results": [r.summary() for r in results],
+    }
+    for r in results:
+        r.network.save(out / f"{r.method}.json")
+    atomic_write_text(out / "result.json", json.dumps(summary, indent=1))
+    main_r = results[0]
+    sc = main_r.score
+    what = f"accuracy {sc['accuracy']:.4f}" if "accuracy" in sc else f"{sc['mean']:.2f} +- {sc['sd']:.2f}"
+    print(
+        f"{args.method} on {task.name}: {what}, {main_r.network.connections} connections, "
+        f"{main_r.budget.episodes} training episodes, {main_r.budget.cpu_s:.1f} CPU-s"
+    )
+    print(f"results: {out}/  (result.json, {main_r.method}.json)")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from wann.bench import run_bench
 
@@ -182,7 +273,7 @@ def _format_bench(r) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"search": cmd_search, "show": cmd_show, "evaluate": cmd_evaluate, "bench": cmd_bench}
+COMMANDS = {"search": cmd_search, "show": cmd_show, "evaluate": cmd_evaluate, "bench": cmd_bench, "train": cmd_train}
 
 if __name__ == "__main__":
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

@@ -34,7 +34,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
 from wann.errors import ConfigError, WannError
-from wann.evaluate import Evaluation, evaluate
+from wann.evaluate import Evaluation, evaluate, evaluate_weights
 from wann.tasks import task_from_spec
 
 try:  # Ray >= 2.x
@@ -74,6 +74,22 @@ class Evaluator:
     def arm_crash(self) -> None:
         """Testing hook: the next `evaluate` call kills this process (a crash inside a call)."""
         self._crash_next = True
+
+    def evaluate_weights(self, batch_id: int, genome, weight_rows, seeds) -> dict[str, Any]:
+        if self._crash_next:
+            os._exit(1)
+        t0, c0 = time.perf_counter(), time.process_time()
+        rewards, steps = evaluate_weights(self.task, genome, weight_rows, seeds)
+        return {
+            "batch": batch_id,
+            "rewards": rewards,
+            "steps": steps,
+            "compute_s": time.perf_counter() - t0,
+            "cpu_s": time.process_time() - c0,
+            "rss_mb": _rss_mb(),
+            "pid": os.getpid(),
+            "node": ray.get_runtime_context().get_node_id(),
+        }
 
     def evaluate(self, batch_id: int, genomes, shared_weights, seeds) -> dict[str, Any]:
         if self._crash_next:
@@ -166,7 +182,7 @@ class RayExecutor:
     ):
         if workers < 0:
             raise ConfigError("--workers", f"must be >= 0, got {workers}")
-        task_from_spec(task_spec)  # bad task: fail here, before any actor starts
+        self.task = task_from_spec(task_spec)  # bad task: fail here, before any actor starts
         self.task_spec = dict(task_spec)
         self.stall_timeout = stall_timeout
         self._owns_ray = connect(address, num_cpus)
@@ -186,7 +202,7 @@ class RayExecutor:
         self.n_workers = workers
         self.restarts = 0
         self._cpu = 0.0
-        self._per_genome = None  # seconds of compute per genome, measured
+        self._per_item = None  # seconds of compute per genome (or weight row), measured
         self._last: dict[str, Any] = {}
         self._rss: dict[int, float] = {}
         self.actors = [self._new_actor() for _ in range(workers)]
@@ -209,26 +225,53 @@ class RayExecutor:
         G, W, S = len(genomes), len(shared_weights), len(seeds)
         if G == 0:
             return Evaluation(np.zeros((0, W, S)), np.zeros((0, W, S), dtype=np.int64))
-        size = self._batch_size(G)
-        batches = [(k, list(range(lo, min(lo + size, G)))) for k, lo in enumerate(range(0, G, size))]
+        sw, sd = list(map(float, shared_weights)), list(map(int, seeds))
+        chunks = self._chunks(G)
+        outs = self._dispatch(
+            chunks, lambda actor, bid, idx: actor.evaluate.remote(bid, [genomes[i] for i in idx], sw, sd)
+        )
         rewards = np.empty((G, W, S))
         steps = np.empty((G, W, S), dtype=np.int64)
-        todo = deque(batches)
-        index = dict(batches)
+        for bid, idx in enumerate(chunks):
+            rewards[idx], steps[idx] = outs[bid]["rewards"], outs[bid]["steps"]
+        return Evaluation(rewards, steps)
+
+    def evaluate_weights(self, genome, weight_rows, seeds) -> tuple[np.ndarray, np.ndarray]:
+        """(rewards (P, S), steps (P, S)) of one topology under P weight vectors, rows spread over
+        the actors exactly like genomes."""
+        weight_rows = np.atleast_2d(np.asarray(weight_rows, dtype=np.float64))
+        P, S = weight_rows.shape[0], len(seeds)
+        sd = list(map(int, seeds))
+        chunks = self._chunks(P)
+        outs = self._dispatch(
+            chunks, lambda actor, bid, idx: actor.evaluate_weights.remote(bid, genome, weight_rows[idx], sd)
+        )
+        rewards, steps = np.empty((P, S)), np.empty((P, S), dtype=np.int64)
+        for bid, idx in enumerate(chunks):
+            rewards[idx], steps[idx] = outs[bid]["rewards"], outs[bid]["steps"]
+        return rewards, steps
+
+    def _chunks(self, n: int) -> list[list[int]]:
+        size = self._batch_size(n)
+        return [list(range(lo, min(lo + size, n))) for lo in range(0, n, size)]
+
+    def _dispatch(self, chunks: list[list[int]], submit) -> dict[int, dict[str, Any]]:
+        """Run submit(actor, batch_id, indices) for every chunk on the pool; return outputs by
+        batch id. Keeps up to IN_FLIGHT_PER_ACTOR calls per actor, re-queues the batches of dead
+        actors, raises WannError when nothing finishes for `stall_timeout` seconds."""
+        todo = deque(range(len(chunks)))
         in_flight: dict[Any, tuple[int, int]] = {}  # ref -> (batch id, actor slot)
         load = [0] * len(self.actors)
+        outs: dict[int, dict[str, Any]] = {}
         t0 = time.perf_counter()
         last_progress = t0
         compute = 0.0
         nodes: set[str] = set()
-        sw, sd = list(map(float, shared_weights)), list(map(int, seeds))
         while todo or in_flight:
-            # keep every actor busy with up to IN_FLIGHT_PER_ACTOR calls
             for slot in sorted(range(len(self.actors)), key=lambda i: load[i]):
                 while todo and load[slot] < IN_FLIGHT_PER_ACTOR:
-                    bid, idx = todo.popleft()
-                    ref = self.actors[slot].evaluate.remote(bid, [genomes[i] for i in idx], sw, sd)
-                    in_flight[ref] = (bid, slot)
+                    bid = todo.popleft()
+                    in_flight[submit(self.actors[slot], bid, chunks[bid])] = (bid, slot)
                     load[slot] += 1
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
             if not ready:
@@ -246,37 +289,35 @@ class RayExecutor:
                 try:
                     out = ray.get(ref)
                 except ACTOR_ERRORS:
-                    todo.appendleft((bid, index[bid]))
-                    self._replace(slot, in_flight, todo, index, load)
+                    todo.appendleft(bid)
+                    self._replace(slot, in_flight, todo, load)
                     continue
-                idx = index[bid]
-                rewards[idx] = out["rewards"]
-                steps[idx] = out["steps"]
+                outs[bid] = out
                 compute += out["compute_s"]
                 self._cpu += out["cpu_s"]
                 self._rss[out["pid"]] = out["rss_mb"]
                 nodes.add(out["node"])
                 last_progress = time.perf_counter()
         wall = time.perf_counter() - t0
-        self._per_genome = compute / G
+        n_items = sum(len(c) for c in chunks)
+        self._per_item = compute / max(1, n_items)
         busy = compute / len(self.actors)
         self._last = {
             "eval_wall_s": wall,
             "compute_s": busy,
             "dispatch_s": max(0.0, wall - busy),
-            "batches": len(batches),
-            "batch_size": size,
+            "batches": len(chunks),
             "nodes_used": len(nodes),
         }
-        return Evaluation(rewards, steps)
+        return outs
 
-    def _replace(self, slot: int, in_flight, todo, index, load) -> None:
+    def _replace(self, slot: int, in_flight, todo, load) -> None:
         """The actor in `slot` died: requeue its other calls and start a fresh actor there."""
         dead = self.actors[slot]
         for ref, (bid, s) in list(in_flight.items()):
             if s == slot:
                 del in_flight[ref]
-                todo.appendleft((bid, index[bid]))
+                todo.appendleft(bid)
         load[slot] = 0
         try:
             ray.kill(dead, no_restart=True)
@@ -289,9 +330,9 @@ class RayExecutor:
     def _batch_size(self, G: int) -> int:
         n = len(self.actors)
         lo, hi = math.ceil(G / (8 * n)), math.ceil(G / (2 * n))
-        if self._per_genome is None or self._per_genome <= 0:
+        if self._per_item is None or self._per_item <= 0:
             return max(1, lo)
-        return max(1, min(hi, max(lo, math.ceil(TARGET_CALL_S / self._per_genome))))
+        return max(1, min(hi, max(lo, math.ceil(TARGET_CALL_S / self._per_item))))
 
     def stats(self) -> dict[str, Any]:
         rss = list(self._rss.values())

@@ -52,3 +52,24 @@ def evaluate(
     row_seed = np.tile(np.asarray(seeds, dtype=np.int64), G * W)
     ret, steps = task.run_episodes(batch, row_genome, row_weight, row_seed)
     return Evaluation(ret.reshape(G, W, S), steps.reshape(G, W, S))
+
+
+def evaluate_weights(
+    task: Task, genome: Genome, weight_rows: np.ndarray, seeds: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score one topology under P individual weight vectors on S episode seeds.
+
+    weight_rows: (P, len(genome.connections)) one weight per connection (disabled ones ignored).
+    Returns (rewards (P, S), steps (P, S)). Each row depends only on (weights, seed)."""
+    from wann.network import edge_weights_from_connections
+
+    weight_rows = np.atleast_2d(np.asarray(weight_rows, dtype=np.float64))
+    P, S = weight_rows.shape[0], len(seeds)
+    batch = compile_genomes([genome])
+    ew = edge_weights_from_connections(batch, 0, weight_rows)  # (P, E)
+    ew = np.repeat(ew, S, axis=0)
+    row_seed = np.tile(np.asarray(seeds, dtype=np.int64), P)
+    ret, steps = task.run_episodes(
+        batch, np.zeros(P * S, dtype=np.int64), np.zeros(P * S), row_seed, ew if ew.shape[1] else None
+    )
+    return ret.reshape(P, S), steps.reshape(P, S)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from wann.evaluate import Evaluation, evaluate
+from wann.evaluate import Evaluation, evaluate, evaluate_weights
 from wann.genome import Genome
 from wann.tasks import task_from_spec
 
@@ -19,6 +19,9 @@ from wann.tasks import task_from_spec
 class Executor(Protocol):
     def evaluate(self, genomes: Sequence[Genome], shared_weights: Sequence[float], seeds: Sequence[int]) -> Evaluation:
         """Rewards (G, W, S) of every genome at every shared weight and rollout seed."""
+
+    def evaluate_weights(self, genome: Genome, weight_rows, seeds: Sequence[int]):
+        """(rewards (P, S), steps (P, S)) of one topology under P individual weight vectors."""
 
     def stats(self) -> dict[str, Any]:
         """Numbers for the metrics row: at least `workers`, `cpu_s` (evaluation CPU seconds so
@@ -41,6 +44,12 @@ class SerialExecutor:
         self._last = time.process_time() - t0
         self._cpu += self._last
         return ev
+
+    def evaluate_weights(self, genome, weight_rows, seeds):
+        t0 = time.process_time()
+        out = evaluate_weights(self.task, genome, weight_rows, list(seeds))
+        self._cpu += time.process_time() - t0
+        return out
 
     def stats(self) -> dict[str, Any]:
         return {"executor": "serial", "workers": 1, "eval_cpu_s": self._cpu, "compute_s": self._last, "dispatch_s": 0.0}

@@ -83,7 +83,7 @@ class Experiment:
     def to_toml(self) -> str:
         """The experiment as TOML (what a run directory records as ``experiment.toml``)."""
         lines = [f"name = {_toml_value(self.name)}", f"seed = {self.seed}", "", "[task]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in self.task.items()]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in self.task.items()]
         for section in ("search", "variation", "execution"):
             lines += ["", f"[{section}]"]
             obj = getattr(self, section)
@@ -104,8 +104,14 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def _toml_key(k: Any) -> str:
+    """A bare key when TOML allows one, else a quoted key (e.g. env_kwargs keys with dots)."""
+    k = str(k)
+    return k if k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k) else _toml_value(k)
 
 
 # ---- checks ---------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--task", help="task name (default: the one the genome file records)")
     e.add_argument("--episodes", type=_positive(int), default=100, help="fresh episodes per condition")
     e.add_argument("--seed", type=_positive(int), default=2**20, help="base seed of the fresh episodes")
+    e.add_argument("--selection-episodes", type=_positive(int), default=None,
+                   help="episodes per grid value when choosing the best shared weight (default episodes/2, >= 10)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     t = sub.add_parser("train", help="train a counterpart: dense, pruned, tuned WANN, NEAT ...")
@@ -172,7 +174,8 @@ def cmd_evaluate(args) -> int:
         from wann.errors import ConfigError
 
         raise ConfigError("--episodes", "must be >= 1")
-    result = assess(g, task_name=args.task, episodes=args.episodes, seed=args.seed)
+    result = assess(g, task_name=args.task, episodes=args.episodes, seed=args.seed,
+                    selection_episodes=args.selection_episodes)
     print(json.dumps(result, indent=1) if args.json else format_assessment(result))
     return 0
 

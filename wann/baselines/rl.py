@@ -114,6 +114,37 @@ def cmaes(
     return weights, budget, checkpoints
 
 
+def fit_masked(
+    executor,
+    genome: Genome,
+    mask: np.ndarray,
+    start: np.ndarray,
+    budget_episodes: int,
+    seed: int,
+    method: str,
+    test_episodes: int = 100,
+    progress: Progress | None = None,
+    sigma0: float = 0.5,
+) -> TrainResult:
+    """Train the weights genome.connections[mask] by CMA-ES from `start` (C,) and score the
+    result: the shared tail of every 'train this sparse net' method."""
+    base = np.where(mask, start, 0.0)
+    w, budget, ck = cmaes(
+        executor,
+        genome,
+        base,
+        mask,
+        start[mask],
+        budget_episodes,
+        seed,
+        sigma0=sigma0,
+        progress=progress,
+        label=method.replace("_", " "),
+    )
+    net = WeightedNetwork(genome, np.where(mask, w, 0.0), {"method": method})
+    return TrainResult(method, net, score(executor, net, test_episodes), budget, ck)
+
+
 # ---- helpers ---------------------------------------------------------------------------------
 
 
@@ -376,14 +407,18 @@ def retrain_topology(
     progress: Progress | None = None,
 ) -> TrainResult:
     """The champion's topology with fresh random weights, trained: is the graph a good ticket?"""
-    C = len(champion.connections)
-    free = np.array([c.enabled for c in champion.connections])
-    x0 = init_weights(int(free.sum()), seed)
-    w, budget, ck = cmaes(
-        executor, champion, np.zeros(C), free, x0, budget_episodes, seed, progress=progress, label="wann_retrained"
+    mask = np.array([c.enabled for c in champion.connections])
+    return fit_masked(
+        executor,
+        champion,
+        mask,
+        init_weights(len(mask), seed),
+        budget_episodes,
+        seed,
+        "wann_retrained",
+        test_episodes,
+        progress,
     )
-    net = WeightedNetwork(champion, w, {"method": "wann_retrained"})
-    return TrainResult("wann_retrained", net, score(executor, net, test_episodes), budget, ck)
 
 
 def prune(
@@ -450,21 +485,17 @@ def lottery_ticket(
 ) -> TrainResult:
     """The pruned mask with kept weights rewound to the dense net's initial values, retrained."""
     init = np.asarray(dense.network.meta["init"])
-    mask = pruned.network.mask
-    g = pruned.network.genome
-    w, budget, ck = cmaes(
+    return fit_masked(
         executor,
-        g,
-        np.where(mask, init, 0.0),
-        mask,
-        init[mask],
+        pruned.network.genome,
+        pruned.network.mask,
+        init,
         budget_episodes,
         seed,
-        progress=progress,
-        label="lottery ticket",
+        "lottery_ticket",
+        test_episodes,
+        progress,
     )
-    net = WeightedNetwork(g, np.where(mask, w, 0.0), {"method": "lottery_ticket"})
-    return TrainResult("lottery_ticket", net, score(executor, net, test_episodes), budget, ck)
 
 
 def random_sparse(
@@ -480,21 +511,17 @@ def random_sparse(
     """A random connectivity-checked mask of `target` connections on the dense shape, trained."""
     g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.TANH)
     mask = random_mask(g0, target, seed)
-    g = with_mask(g0, mask)
-    x0 = init_weights(len(mask), seed)
-    w, budget, ck = cmaes(
+    return fit_masked(
         executor,
-        g,
-        np.zeros(len(mask)),
+        with_mask(g0, mask),
         mask,
-        x0[mask],
+        init_weights(len(mask), seed),
         budget_episodes,
         seed,
-        progress=progress,
-        label="random sparse",
+        "random_sparse",
+        test_episodes,
+        progress,
     )
-    net = WeightedNetwork(g, np.where(mask, w, 0.0), {"method": "random_sparse"})
-    return TrainResult("random_sparse", net, score(executor, net, test_episodes), budget, ck)
 
 
 def shared_weight_probe(

@@ -93,8 +93,9 @@ def run_method(
         from wann.baselines.rl import shared_weight_probe
 
         # structure probe: the sparse mask with one shared weight (signs kept / all positive)
-        results[0].info["shared_weight_probe"] = shared_weight_probe(executor, results[0].network, episodes=10,
-                                                                     test_episodes=test_episodes)
+        results[0].info["shared_weight_probe"] = shared_weight_probe(
+            executor, results[0].network, episodes=10, test_episodes=test_episodes
+        )
     return results
 
 

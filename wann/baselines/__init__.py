@@ -27,18 +27,7 @@ RL_METHODS = (
     "random_sparse",
     "neat",
 )
-CLASSIFY_METHODS = (
-    "dense",
-    "small_dense",
-    "wann_best_shared",
-    "wann_tuned",
-    "wann_retrained",
-    "pruned_magnitude",
-    "pruned_taylor",
-    "lottery_ticket",
-    "random_sparse",
-    "neat",
-)
+CLASSIFY_METHODS = tuple(m for m in RL_METHODS if m != "dense_large")
 NEEDS_CHAMPION = ("wann_best_shared", "wann_tuned", "wann_retrained")
 PROBED = ("pruned_magnitude", "pruned_taylor", "lottery_ticket", "random_sparse")
 METHODS = tuple(dict.fromkeys(RL_METHODS + CLASSIFY_METHODS))

@@ -50,8 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--task", help="task name (default: the one the genome file records)")
     e.add_argument("--episodes", type=_positive(int), default=100, help="fresh episodes per condition")
     e.add_argument("--seed", type=_positive(int), default=2**20, help="base seed of the fresh episodes")
-    e.add_argument("--selection-episodes", type=_positive(int), default=None,
-                   help="episodes per grid value when choosing the best shared weight (default episodes/2, >= 10)")
+    e.add_argument(
+        "--selection-episodes",
+        type=_positive(int),
+        default=None,
+        help="episodes per grid value when choosing the best shared weight (default episodes/2, >= 10)",
+    )
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     t = sub.add_parser("train", help="train a counterpart: dense, pruned, tuned WANN, NEAT ...")
@@ -75,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workers", type=_positive(int), default=0)
     t.add_argument("--episodes", type=_positive(int), default=100, help="fresh test episodes for the score")
 
+    c = sub.add_parser("compare", help="run (or resume) a study: tasks x methods x seeds x sizes")
+    c.add_argument("study", help="study TOML file (see experiments/study-small.toml)")
+    c.add_argument("--out", help="results folder (default: the study's out, relative to the study file)")
+    c.add_argument("--executor", choices=["ray", "serial"], help="override execution.executor")
+    c.add_argument("--workers", type=_positive(int), help="cells at once (0 = one per CPU)")
+    c.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
+    c.add_argument("--report", action="store_true", help="write the report when the study is done")
+    c.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    r = sub.add_parser("report", help="write the Markdown + HTML report of a study's results folder")
+    r.add_argument("run_dir", help="a study's results folder (holds study.json and results.parquet)")
+    r.add_argument("--out", help="report folder (default RUN_DIR/report)")
+
     b = sub.add_parser("bench", help="measure evaluation speed (network-timesteps per CPU-second)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.add_argument("--quick", action="store_true", help="smaller workload (seconds, less precise)")
@@ -90,8 +107,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wann {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted; finished generations are in the checkpoint (use --resume)", file=sys.stderr)
+        hint = {
+            "search": "finished generations are in the checkpoint (rerun with --resume)",
+            "compare": "finished cells are saved; rerun the same command to resume",
+        }.get(args.command, "nothing was saved")
+        print(f"\ninterrupted; {hint}", file=sys.stderr)
         return 130
+
+
+def cmd_compare(args) -> int:
+    from wann.compare import run_study
+    from wann.study import load_study
+
+    study = load_study(args.study, out=args.out)
+    res = run_study(study, executor=args.executor, workers=args.workers, address=args.address, progress=not args.quiet)
+    if args.report and not res.failed and not res.skipped:
+        from wann.analysis.report import write_report
+
+        md = write_report(res.out)
+        print(f"report: {md}")
+    print(f"results: {res.table}")
+    return 1 if res.failed or res.skipped else 0
+
+
+def cmd_report(args) -> int:
+    from wann.analysis.report import write_report
+
+    md = write_report(args.run_dir, args.out)
+    print(f"report: {md} (and {md.with_suffix('.html')})")
+    return 0
 
 
 def cmd_search(args) -> int:
@@ -174,8 +218,9 @@ def cmd_evaluate(args) -> int:
         from wann.errors import ConfigError
 
         raise ConfigError("--episodes", "must be >= 1")
-    result = assess(g, task_name=args.task, episodes=args.episodes, seed=args.seed,
-                    selection_episodes=args.selection_episodes)
+    result = assess(
+        g, task_name=args.task, episodes=args.episodes, seed=args.seed, selection_episodes=args.selection_episodes
+    )
     print(json.dumps(result, indent=1) if args.json else format_assessment(result))
     return 0
 
@@ -276,7 +321,15 @@ def _format_bench(r) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"search": cmd_search, "show": cmd_show, "evaluate": cmd_evaluate, "bench": cmd_bench, "train": cmd_train}
+COMMANDS = {
+    "search": cmd_search,
+    "show": cmd_show,
+    "evaluate": cmd_evaluate,
+    "bench": cmd_bench,
+    "train": cmd_train,
+    "compare": cmd_compare,
+    "report": cmd_report,
+}
 
 if __name__ == "__main__":
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

@@ -58,10 +58,14 @@ def cmaes(
     budget: Budget | None = None,
     progress: Progress | None = None,
     label: str = "cmaes",
+    span: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, Budget, list[dict]]:
     """Optimise weights[free] (starting at x0) by CMA-ES; other weights stay at `base`.
 
-    Returns (weights (C,), budget used, checkpoints). Budget counts training episodes only."""
+    span: (episodes already spent, total episodes) when this call is one stage of a longer
+    schedule (iterative pruning): checkpoints then fall at 10/25/50/100 % of the total and report
+    cumulative episodes. Returns (weights (C,), budget used, checkpoints). Budget counts training
+    episodes only."""
     budget = budget or Budget()
     clock = CpuClock(executor)
     n = int(free.sum())
@@ -79,10 +83,21 @@ def cmaes(
         "tolstagnation": 10**9,
     }
     es = cma.CMAEvolutionStrategy(np.asarray(x0, dtype=np.float64), sigma0, opts)
-    generations = max(1, budget_episodes // (popsize * episodes_per_candidate))
-    marks = {max(1, math.ceil(f * generations)): f for f in CHECKPOINTS}
+    per_gen = popsize * episodes_per_candidate
+    generations = max(1, budget_episodes // per_gen)
+    if span is None:
+        marks = {max(1, math.ceil(f * generations)): f for f in CHECKPOINTS}
+    else:
+        offset, total = span
+        marks = {}
+        for f in CHECKPOINTS:
+            g = math.ceil((f * total - offset) / per_gen)
+            if f == 1.0 and offset + budget_episodes >= total:
+                g = generations
+            if 1 <= g <= generations:
+                marks[g] = f
     checkpoints = []
-    start_eps = budget.episodes
+    start_eps = 0 if span is not None else budget.episodes
     for gen in range(1, generations + 1):
         xs = np.asarray(es.ask())
         rows = np.repeat(weights[None, :], len(xs), axis=0)
@@ -390,6 +405,7 @@ def tune_wann(
         budget=start.budget,
         progress=progress,
         label="wann_tuned",
+        sigma0=0.1,  # fine-tuning offsets around w*, the step size the pruned nets are fine-tuned with
     )
     net = WeightedNetwork(champion, w, {"method": "wann_tuned", "from_shared": start.info["shared_weight"]})
     return TrainResult(
@@ -441,7 +457,7 @@ def prune(
     layers = layer_ids(g0)
     n0 = int(mask.sum())
     budget = Budget()
-    ck: list[dict] = []
+    ck_all: list[dict] = []
     for r in range(1, rounds + 1):
         count = max(target, round(n0 * (target / n0) ** (r / rounds)))
         net = WeightedNetwork(with_mask(g0, mask), w)
@@ -461,14 +477,16 @@ def prune(
             budget=budget,
             progress=progress,
             label=f"{criterion} round {r}/{rounds} ({int(mask.sum())} connections)",
+            span=((r - 1) * (budget_episodes // rounds), rounds * (budget_episodes // rounds)),
         )
+        ck_all += ck
     net = WeightedNetwork(with_mask(g0, mask), np.where(mask, w, 0.0), {"method": f"pruned_{criterion}"})
     return TrainResult(
         f"pruned_{criterion}",
         net,
         score(executor, net, test_episodes),
         budget,
-        ck,
+        ck_all,
         {"target": target, "rounds": rounds, "from": dense.method},
     )
 

@@ -1,0 +1,269 @@
+"""The comparison driver (`wann compare`), the study file and the report, on a tiny real study."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wann.compare import COLUMNS, plan, read_table, run_study
+from wann.errors import ConfigError
+from wann.study import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+WINE = ROOT / "experiments/results/wine/champion.json"
+
+SEARCH = """
+name = "cp"
+[task]
+name = "CartPole-v1"
+[search]
+population = 16
+generations = 3
+rollouts = 1
+[execution]
+executor = "serial"
+"""
+
+STUDY = """
+[study]
+name = "tiny"
+seeds = [0, 1]
+methods = {methods}
+sizes = [1.0]
+test_episodes = 5
+landscape_episodes = {landscape}
+out = "run"
+
+[execution]
+executor = "serial"
+
+[[tasks]]
+label = "cartpole"
+search = "cp.toml"
+budget = 512
+dense = [[4]]
+
+[[tasks]]
+label = "wine"
+champion = "{wine}"
+budget = 128
+epochs = 4
+dense = [[8]]
+"""
+
+ALL = (
+    '["wann_best_shared", "wann_random_individual", "wann_tuned", "dense", "small_dense", "pruned_magnitude", '
+    '"lottery_ticket", "random_sparse"]'
+)
+
+
+def write_study(folder: Path, methods: str = ALL, landscape: int = 0, **replace) -> Path:
+    (folder / "cp.toml").write_text(SEARCH)
+    text = STUDY.format(methods=methods, landscape=landscape, wine=WINE)
+    for a, b in replace.items():
+        text = text.replace(a, b)
+    p = folder / "study.toml"
+    p.write_text(text)
+    return p
+
+
+def finals(run: Path) -> dict[tuple, float]:
+    t = read_table(run)
+    keep = t["final"].astype(bool)
+    keys = zip(t["task"][keep], t["method"][keep], t["size"][keep], t["seed"][keep])
+    return {k: float(s) for k, s in zip(keys, t["score"][keep])}
+
+
+# ---- the study file: one clear error before any work ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({'"dense", ': '"dense", "pruned_magnitud", '}, "study.methods", "Did you mean 'pruned_magnitude'"),
+        ({'"dense", ': '"dense_large", '}, "study.methods", "dense = [["),
+        ({"seeds = [0, 1]": "seeds = []"}, "study.seeds", "grid is empty"),
+        ({ALL: "[]"}, "study.methods", "grid is empty"),
+        ({"sizes = [1.0]": "sizes = []"}, "study.sizes", "grid is empty"),
+        ({'name = "CartPole-v1"': 'name = "CartPole-v9"'}, "task", "CartPole"),
+        ({'search = "cp.toml"': 'search = "nope.toml"'}, "tasks[0].search", "does not exist"),
+        ({"budget = 512": "budget = 0"}, "tasks[0].budget", ">= 1"),
+        ({"dense = [[4]]": "dense = [4]"}, "tasks[0].dense", "widths"),
+        ({"test_episodes": "test_episode"}, "study.test_episode", "did you mean 'test_episodes'"),
+    ],
+)
+def test_bad_study_is_refused_naming_the_field(tmp_path, change, field, words):
+    p = write_study(tmp_path)
+    text = p.read_text()
+    for a, b in change.items():
+        if a in text:
+            text = text.replace(a, b)
+        else:  # the search experiment
+            (tmp_path / "cp.toml").write_text(SEARCH.replace(a, b))
+    p.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_study(p)
+    assert field in e.value.field and words in str(e.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_task_in_study(tmp_path):
+    p = write_study(tmp_path)
+    p.write_text(p.read_text().replace(f'champion = "{WINE}"', 'champion = "missing.json"'))
+    with pytest.raises(ConfigError, match=r"tasks\[1\].champion.*does not exist"):
+        load_study(p)
+
+
+def test_plan_dependencies(tmp_path):
+    study = load_study(write_study(tmp_path))
+    cells = {c.id: c for c in plan(study)}
+    lt = cells["cartpole/lottery_ticket/1x/s0"]
+    assert lt.deps == ["cartpole/search/-/s0", "cartpole/dense/4/s0", "cartpole/pruned_magnitude/1x/s0"]
+    assert cells["cartpole/pruned_magnitude/1x/s0"].parent == "cartpole/dense/4/s0"
+    assert cells["cartpole/dense/4/s0"].deps == []
+    # a fixed champion: no search cells; classification pruning retrains its parent in-cell
+    assert not any(c.startswith("wine/search") for c in cells)
+    assert cells["wine/pruned_magnitude/1x/s1"].deps == []
+    order = list(cells)
+    for c in cells.values():
+        assert all(order.index(d) < order.index(c.id) for d in c.deps)
+
+
+# ---- a real run, serial and on Ray -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("study")
+    study = load_study(write_study(folder, landscape=1))
+    res = run_study(study, progress=False)
+    return folder, study, res
+
+
+def test_serial_study_table(serial_run):
+    import pandas as pd
+
+    folder, study, res = serial_run
+    assert not res.failed and not res.skipped
+    df = pd.read_parquet(folder / "run/results.parquet")
+    assert list(df.columns) == list(COLUMNS)
+    assert len(pd.read_csv(folder / "run/results.csv")) == len(df)
+    # one row per cell x method x checkpoint; a training cell has 10/25/50/100 % rows
+    dense = df[(df.task == "cartpole") & (df.method == "dense")]
+    assert sorted(set(dense.fraction)) == [0.25, 0.5, 1.0] or sorted(set(dense.fraction)) == [0.1, 0.25, 0.5, 1.0]
+    assert dense.final.sum() == 2 and dense[dense.final].fraction.eq(1.0).all()
+    assert (dense.connections == 4 * 5 + 2 * 5).all()  # 4-4-2 with biases
+    fin = df[df.final]
+    for col in ("score", "connections", "hidden_nodes", "inputs_used", "flops_per_step", "latency_us"):
+        assert fin[col].notna().all(), col
+    trained = fin[~fin.method.str.startswith("wann_") | (fin.method == "wann_tuned")]
+    assert (trained.episodes > 0).all() and (trained.cpu_s > 0).all()
+    # sized rows hit their target; pruned rows carry their dense parent's cost
+    pm = fin[fin.method == "pruned_magnitude"]
+    assert (pm.connections <= pm.target_connections).all()
+    assert (pm[pm.task == "cartpole"].parent_episodes > 0).all()
+    assert pm.shared_signed.notna().all() and pm.shared_positive.notna().all()
+    wann = fin[(fin.method == "wann_best_shared") & (fin.task == "cartpole")]
+    assert (wann.search_episodes > 0).all() and wann.shared_weight.notna().all()
+    assert set(fin[fin.task == "wine"].method) >= {"wann_ensemble", "dense", "lottery_ticket"}
+    # classification: the pruned cell's in-cell dense parent equals the dense cell (determinism)
+    doc = json.loads((folder / "run/cells/wine__dense__8__s0.json").read_text())
+    assert doc["landscape"]["dense"]["hessian_top"] > 0
+
+
+def test_rerun_skips_finished_cells_and_kill_resume_is_exact(serial_run, tmp_path):
+    folder, study, res = serial_run
+    before = {p.name: p.stat().st_mtime_ns for p in (folder / "run/cells").glob("*.json")}
+    again = run_study(study, progress=False)
+    assert again.done == res.done
+    assert {p.name: p.stat().st_mtime_ns for p in (folder / "run/cells").glob("*.json")} == before
+    # stop after a few cells (a killed run), then resume: the same scores as the uninterrupted run
+    other = load_study(write_study(tmp_path, landscape=1))
+    part = run_study(other, progress=False, max_cells=5)
+    assert part.done == 5
+    run_study(other, progress=False)
+    assert finals(tmp_path / "run") == finals(folder / "run")
+
+
+def test_results_folder_of_another_study_is_refused(serial_run, tmp_path):
+    folder, _, _ = serial_run
+    p = write_study(tmp_path, **{"budget = 512": "budget = 256"})
+    study = load_study(p, out=folder / "run")
+    before = sorted((folder / "run/cells").iterdir())
+    meta = (folder / "run/study.json").read_text()
+    with pytest.raises(ConfigError, match="different study"):
+        run_study(study, progress=False)
+    assert sorted((folder / "run/cells").iterdir()) == before
+    assert (folder / "run/study.json").read_text() == meta
+
+
+def test_failed_cell_is_reported_dependents_skipped_and_retried(tmp_path, monkeypatch):
+    import wann.compare as cmp
+
+    study = load_study(write_study(tmp_path, methods='["dense", "pruned_magnitude", "lottery_ticket"]'))
+    real = cmp.run_cell
+
+    def broken(cell, *a, **k):
+        if cell.id == "cartpole/dense/4/s0":
+            raise RuntimeError("boom")
+        return real(cell, *a, **k)
+
+    monkeypatch.setattr(cmp, "run_cell", broken)
+    res = run_study(study, progress=False)
+    assert list(res.failed) == ["cartpole/dense/4/s0"] and "boom" in res.failed["cartpole/dense/4/s0"]
+    assert set(res.skipped) == {"cartpole/pruned_magnitude/1x/s0", "cartpole/lottery_ticket/1x/s0"}
+    assert (tmp_path / "run/cells/cartpole__dense__4__s0.json.failed").exists()
+    monkeypatch.setattr(cmp, "run_cell", real)
+    res = run_study(study, progress=False)
+    assert not res.failed and not res.skipped
+    assert not (tmp_path / "run/cells/cartpole__dense__4__s0.json.failed").exists()
+
+
+def test_ray_cells_match_serial(serial_run, tmp_path, ray_session):
+    folder, _, _ = serial_run
+    study = load_study(write_study(tmp_path, landscape=1))
+    res = run_study(study, executor="ray", progress=False)
+    assert not res.failed
+    a, b = finals(tmp_path / "run"), finals(folder / "run")
+    assert a.keys() == b.keys()
+    assert np.allclose([a[k] for k in sorted(a)], [b[k] for k in sorted(b)])
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+
+def test_report(serial_run, tmp_path):
+    from wann.analysis.report import comparisons, load, write_report
+
+    folder, _, _ = serial_run
+    run = tmp_path / "copy"
+    shutil.copytree(folder / "run", run)
+    md = write_report(run)
+    text = md.read_text()
+    html = md.with_suffix(".html").read_text()
+    assert "## Summary" in text and "## cartpole" in text and "## wine" in text
+    assert "best shared weight vs small dense" in text and "ticket vs pruned" in text
+    for png in ("cartpole-budget.png", "cartpole-final.png", "cartpole-sizes.png", "wine-landscape.png"):
+        assert (md.parent / png).stat().st_size > 5000, png
+        assert png in text
+    assert "data:image/png;base64," in html and "src='cartpole" not in html
+    # the tables' numbers are the statistics of the table
+    data = load(run)
+    f = data.final
+    x = f[(f.task == "cartpole") & (f.method == "dense")].score
+    assert f"| dense, trained | 4 | 2 | {x.mean():.4g}".replace(".0 |", " |")[:30] in text or f"{x.mean():.4g}" in text
+    comps = comparisons(data)
+    holm = [c["p_holm"] for c in comps if c["task"] == "cartpole"]
+    raw = [c["p"] for c in comps if c["task"] == "cartpole"]
+    assert all(h >= r - 1e-12 for h, r in zip(holm, raw) if np.isfinite(r))
+
+
+def test_report_of_a_folder_without_a_study(tmp_path):
+    from wann.analysis.report import write_report
+
+    with pytest.raises(ConfigError, match="no study"):
+        write_report(tmp_path)

@@ -1,0 +1,1 @@
+"""Statistics, landscape measures, plots and the study report."""

@@ -1,0 +1,307 @@
+"""Study files: the grid a comparison runs (tasks x methods x seeds x sizes), validated up front.
+
+    [study]
+    name = "study-small"
+    seeds = [0, 1, 2, 3, 4]                # independent runs: one WANN search and one training each
+    methods = ["wann_best_shared", ...]    # default: every method the task kind supports
+    sizes = [0.5, 1.0, 2.0]                # multiples of the champion's connection count
+    test_episodes = 100                    # fresh episodes behind every RL score
+    landscape_episodes = 5                 # episodes per point of the landscape measures (0 = off)
+    out = "results/study-small"            # results folder, relative to this file
+
+    [execution]
+    executor = "ray"                       # or "serial"
+    workers = 0                            # cells at once; 0 = one per CPU
+    address = ""                           # attach to a cluster (default: start a local Ray)
+
+    [[tasks]]
+    label = "swingup"
+    search = "swingup-study.toml"          # experiment file of the per-seed WANN search (seed replaced)
+    # champion = "results/swingup/champion.json"   # ... or one fixed champion for every seed
+    budget = 8000                          # training episodes of every counterpart (RL; CMA-ES and NEAT)
+    epochs = 60                            # classification: epochs of the torch-trained counterparts
+    dense = [[10], [32, 32]]               # dense widths; the first is the parent the pruned nets come from
+
+Paths are relative to the study file. Every check runs before any work starts and raises one
+`ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wann.errors import ConfigError, GenomeError
+
+#: the rows a study can ask for; `wann_*` rows are measured on each seed's WANN champion
+RL_STUDY_METHODS = (
+    "wann_random_shared",
+    "wann_random_individual",
+    "wann_best_shared",
+    "wann_tuned",
+    "wann_retrained",
+    "dense",
+    "small_dense",
+    "pruned_magnitude",
+    "pruned_taylor",
+    "lottery_ticket",
+    "random_sparse",
+    "neat",
+)
+CLASSIFY_STUDY_METHODS = RL_STUDY_METHODS[:3] + ("wann_ensemble",) + RL_STUDY_METHODS[3:]
+#: measured by `wann.assess` in one cell per seed (no training)
+ASSESSED = ("wann_random_shared", "wann_random_individual", "wann_best_shared", "wann_ensemble")
+#: one cell per (seed, size): the target connection count is size x the champion's count
+SIZED = ("small_dense", "pruned_magnitude", "pruned_taylor", "lottery_ticket", "random_sparse")
+
+
+def methods_for(kind: str) -> tuple[str, ...]:
+    return CLASSIFY_STUDY_METHODS if kind == "classify" else RL_STUDY_METHODS
+
+
+@dataclass
+class StudyTask:
+    label: str
+    spec: dict[str, Any]  # the task spec (name + options)
+    kind: str
+    budget: int
+    epochs: int
+    dense: list[list[int]]
+    search: dict[str, Any] | None = None  # the search experiment as a dict (seed replaced per cell)
+    search_file: str | None = None
+    champion: dict[str, Any] | None = None  # a fixed champion genome for every seed
+    champion_file: str | None = None
+
+
+@dataclass
+class Study:
+    name: str
+    seeds: list[int]
+    methods: list[str] | None
+    sizes: list[float]
+    test_episodes: int
+    landscape_episodes: int
+    out: Path
+    tasks: list[StudyTask]
+    executor: str = "ray"
+    workers: int = 0
+    address: str = ""
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def methods_of(self, task: StudyTask) -> list[str]:
+        known = methods_for(task.kind)
+        return [m for m in (self.methods or known) if m in known]
+
+    def identity(self) -> str:
+        """A hash of everything that changes what a cell computes (not the grid's extent: seeds,
+        methods and sizes may be added to a study and its finished cells are kept)."""
+        doc = {
+            "name": self.name,
+            "test_episodes": self.test_episodes,
+            "landscape_episodes": self.landscape_episodes,
+            "tasks": [
+                {k: v for k, v in asdict(t).items() if k not in ("search_file", "champion_file")} for t in self.tasks
+            ],
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+_STUDY_KEYS = {"name", "seeds", "methods", "sizes", "test_episodes", "landscape_episodes", "out"}
+_TASK_KEYS = {"label", "task", "search", "champion", "budget", "epochs", "dense"}
+_EXEC_KEYS = {"executor", "workers", "address"}
+
+
+def _unknown(keys, allowed, where, source):
+    for k in keys:
+        if k not in allowed:
+            close = difflib.get_close_matches(k, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{where}{k}", f"unknown key{hint}; allowed: {', '.join(sorted(allowed))}", source)
+
+
+def _int(v, path, source, lo=0):
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        raise ConfigError(path, f"must be an integer >= {lo}, got {v!r}", source)
+    return v
+
+
+def load_study(path: str | Path, out: str | Path | None = None) -> Study:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("STUDY", f"{path} does not exist; pass a study file (see experiments/study-small.toml)")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("STUDY", f"{path} is not valid TOML: {e}") from None
+    return study_from_dict(data, path.parent, str(path), out)
+
+
+def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None, out=None) -> Study:
+    from wann.experiment import experiment_from_dict
+    from wann.genome import Genome
+    from wann.tasks import make_task
+
+    _unknown(data, {"study", "execution", "tasks"}, "", source)
+    st = data.get("study")
+    if not isinstance(st, dict):
+        raise ConfigError("study", 'missing [study] table (name = "...", seeds = [...])', source)
+    _unknown(st, _STUDY_KEYS, "study.", source)
+    name = st.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("study.name", 'must be a non-empty string, e.g. name = "study-small"', source)
+    seeds = st.get("seeds")
+    if not isinstance(seeds, list) or not seeds:
+        raise ConfigError("study.seeds", "the grid is empty: give at least one seed, e.g. seeds = [0, 1, 2]", source)
+    seeds = [_int(s, "study.seeds", source) for s in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError("study.seeds", f"repeated seed in {seeds}", source)
+    methods = st.get("methods")
+    if methods is not None:
+        if not isinstance(methods, list) or not methods:
+            raise ConfigError(
+                "study.methods", "the grid is empty: list at least one method, or drop the key for all", source
+            )
+        every = tuple(dict.fromkeys(CLASSIFY_STUDY_METHODS + RL_STUDY_METHODS))
+        for m in methods:
+            if m not in every:
+                close = difflib.get_close_matches(str(m), every, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                if m == "dense_large":
+                    hint = " List the widths in the task's dense = [[...], [...]] instead."
+                raise ConfigError("study.methods", f"unknown method {m!r}.{hint} Known: {', '.join(every)}", source)
+        if len(set(methods)) != len(methods):
+            raise ConfigError("study.methods", "a method is listed twice", source)
+    sizes = st.get("sizes", [1.0])
+    if not isinstance(sizes, list) or not sizes:
+        raise ConfigError("study.sizes", "the grid is empty: give at least one size, e.g. sizes = [1.0]", source)
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 20:
+            raise ConfigError("study.sizes", f"sizes are multiples of the champion's connections in (0, 20], got {s!r}")
+    test_episodes = _int(st.get("test_episodes", 100), "study.test_episodes", source, 1)
+    landscape_episodes = _int(st.get("landscape_episodes", 5), "study.landscape_episodes", source)
+    out_dir = Path(out) if out is not None else base / str(st.get("out", f"{name}-results"))
+
+    ex = data.get("execution", {})
+    if not isinstance(ex, dict):
+        raise ConfigError("execution", "must be a table", source)
+    _unknown(ex, _EXEC_KEYS, "execution.", source)
+    executor = ex.get("executor", "ray")
+    if executor not in ("ray", "serial"):
+        raise ConfigError("execution.executor", f"use 'ray' or 'serial', got {executor!r}", source)
+    workers = _int(ex.get("workers", 0), "execution.workers", source)
+    address = ex.get("address", "")
+    if not isinstance(address, str):
+        raise ConfigError("execution.address", "must be a string", source)
+
+    raw = data.get("tasks")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("tasks", "the grid is empty: add at least one [[tasks]] table", source)
+    tasks, labels = [], set()
+    for i, t in enumerate(raw):
+        w = f"tasks[{i}]."
+        if not isinstance(t, dict):
+            raise ConfigError(f"tasks[{i}]", "must be a table", source)
+        _unknown(t, _TASK_KEYS, w, source)
+        search = champion = None
+        search_file = champion_file = None
+        if ("search" in t) == ("champion" in t):
+            raise ConfigError(
+                f"{w}search", "give exactly one of search = 'EXPERIMENT.toml' (a search per seed) or champion = 'FILE'"
+            )
+        if "search" in t:
+            search_file = str(base / t["search"])
+            sp = Path(search_file)
+            if not sp.is_file():
+                raise ConfigError(f"{w}search", f"{sp} does not exist; give an experiment file (relative to the study)")
+            try:
+                sdata = tomllib.loads(sp.read_text())
+            except tomllib.TOMLDecodeError as e:
+                raise ConfigError(f"{w}search", f"{sp} is not valid TOML: {e}") from None
+            exp = experiment_from_dict(sdata, str(sp))
+            search = {**sdata, "seed": 0}
+            spec = dict(exp.task)
+            if "task" in t and t["task"] != spec:
+                raise ConfigError(f"{w}task", f"differs from the search experiment's [task] {spec}; drop one of them")
+        else:
+            champion_file = str(base / t["champion"])
+            cp = Path(champion_file)
+            try:
+                g = Genome.from_dict(json.loads(cp.read_text()), str(cp))
+            except FileNotFoundError:
+                raise ConfigError(f"{w}champion", f"{cp} does not exist; give a champion genome file") from None
+            except (json.JSONDecodeError, GenomeError) as e:
+                raise ConfigError(f"{w}champion", f"{cp} is not a genome file: {e}") from None
+            champion = g.to_dict()
+            spec = t.get("task") or g.meta.get("task")
+            if isinstance(spec, str):
+                spec = {"name": spec}
+            if not isinstance(spec, dict) or "name" not in spec:
+                raise ConfigError(f"{w}task", "the champion names no task; add task = {name = '...'}")
+        try:
+            task = make_task(spec["name"], **{k: v for k, v in spec.items() if k != "name"})
+        except ConfigError as e:
+            raise ConfigError(f"{w}task", e.message, source) from None
+        if champion is not None:
+            g = Genome.from_dict(champion)
+            if (g.n_inputs, g.n_outputs) != (task.n_inputs, task.n_outputs):
+                raise ConfigError(
+                    f"{w}champion",
+                    f"has {g.n_inputs}/{g.n_outputs} inputs/outputs; {task.name} needs "
+                    f"{task.n_inputs}/{task.n_outputs}",
+                )
+        label = t.get("label", task.name.split("/")[-1])
+        if not isinstance(label, str) or not label or "/" in label:
+            raise ConfigError(f"{w}label", "must be a non-empty string without '/'", source)
+        if label in labels:
+            raise ConfigError(f"{w}label", f"{label!r} is used by two tasks; give each a label", source)
+        labels.add(label)
+        budget = _int(t.get("budget", 0), f"{w}budget", source, 1)
+        epochs = _int(t.get("epochs", 60), f"{w}epochs", source, 1)
+        dense = t.get("dense")
+        if dense is None:
+            from wann.baselines import classify_hidden
+            from wann.baselines.rl import dense_layout
+
+            dense = (
+                [classify_hidden(task)]
+                if task.kind == "classify"
+                else list(dense_layout(task.name, task.n_inputs, task.n_outputs).values())
+            )
+        if (
+            not isinstance(dense, list)
+            or not dense
+            or not all(
+                isinstance(h, list) and h and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in h)
+                for h in dense
+            )
+        ):
+            raise ConfigError(f"{w}dense", "a list of hidden-layer widths, e.g. dense = [[10], [32, 32]]", source)
+        if task.kind == "classify" and any(len(h) != 1 for h in dense):
+            raise ConfigError(f"{w}dense", "classification counterparts have one hidden layer: e.g. [[128]]", source)
+        tasks.append(
+            StudyTask(
+                label, task.spec(), task.kind, budget, epochs, dense, search, search_file, champion, champion_file
+            )
+        )
+    if methods is not None and not any(m in methods_for(t.kind) for t in tasks for m in methods):
+        raise ConfigError("study.methods", "no listed method applies to any task: the grid is empty", source)
+    return Study(
+        name.strip(),
+        seeds,
+        methods,
+        [float(s) for s in sizes],
+        test_episodes,
+        landscape_episodes,
+        out_dir,
+        tasks,
+        executor,
+        workers,
+        address,
+        source or "",
+    )

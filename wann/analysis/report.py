@@ -243,22 +243,21 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: Path, dpi: int = 110, **layout) -> Path:
+    fig.tight_layout(**layout)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def plot_budget_curves(data: StudyData, task: str, path: Path) -> Path:
     """Score vs training episodes (checkpoints at 10/25/50/100 %), mean and 95 % CI over seeds."""
     plt = _plt()
     d = data.df[(data.df["task"] == task)]
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    trained = [
-        "wann_tuned",
-        "wann_retrained",
-        "dense",
-        "small_dense",
-        "pruned_magnitude",
-        "pruned_taylor",
-        "lottery_ticket",
-        "random_sparse",
-        "neat",
-    ]
+    from wann.study import RL_STUDY_METHODS
+
+    trained = RL_STUDY_METHODS[RL_STUDY_METHODS.index("wann_tuned") :]  # the methods that train
     for m in trained:
         dm = d[d["method"] == m]
         if dm.empty:
@@ -289,10 +288,7 @@ def plot_budget_curves(data: StudyData, task: str, path: Path) -> Path:
     ax.set_title(f"{task}: score vs training budget (sizes at 1x; mean, 95 % CI over seeds)")
     ax.legend(fontsize=6.5, loc="best")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_final_scores(data: StudyData, task: str, path: Path) -> Path:
@@ -316,10 +312,7 @@ def plot_final_scores(data: StudyData, task: str, path: Path) -> Path:
     ax.set_xlabel(data.metric(task) + " (dots: seeds; bar: mean; sized methods at 1x)")
     ax.set_title(f"{task}: final scores")
     ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_size_sweep(data: StudyData, task: str, path: Path) -> Path:
@@ -358,10 +351,7 @@ def plot_size_sweep(data: StudyData, task: str, path: Path) -> Path:
     ax.set_title(f"{task}: score vs network size (mean +- SD over seeds)")
     ax.legend(fontsize=6.5)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 LANDSCAPE_METHODS = (
@@ -434,10 +424,7 @@ def plot_landscapes(data: StudyData, task: str, path: Path) -> Path:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(f"{task}: landscapes (sized methods at 1x; mean over seeds)")
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, dpi=100, rect=(0, 0.12, 1, 1))
 
 
 def landscape_rows(data: StudyData, task: str) -> list[dict[str, Any]]:

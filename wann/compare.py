@@ -573,17 +573,20 @@ class Progress:
         self.kind_times: dict[str, list[float]] = {}
 
     def eta(self, pending: list[Cell], running: int) -> float:
-        allt = [x for v in self.kind_times.values() for x in v]
-        if not allt:
-            return math.nan
-        mean = float(np.mean(allt))
-        by_task: dict[str, list[float]] = {}
+        """Seconds of work left / concurrency: each pending cell costs the mean of its (task, kind)
+        so far, else of its kind, else the median of all finished cells that are not searches
+        (a search is minutes, an untrained assessment a second: neither stands in for the other)."""
+        others = [x for k, v in self.kind_times.items() if not k.endswith("/search") for x in v]
+        if not others and not pending:
+            return 0.0
+        fallback = float(np.median(others)) if others else math.nan
+        by_kind: dict[str, list[float]] = {}
         for key, v in self.kind_times.items():
-            by_task.setdefault(key.split("/")[0], []).extend(v)
-        # a cell not seen yet: the mean of its kind in that task, else of its task, else of all
-        work = sum(
-            float(np.mean(self.kind_times.get(f"{c.task}/{c.kind}", by_task.get(c.task, [mean])))) for c in pending
-        )
+            by_kind.setdefault(key.split("/", 1)[1], []).extend(v)
+        work = 0.0
+        for c in pending:
+            seen = self.kind_times.get(f"{c.task}/{c.kind}") or by_kind.get(c.kind)
+            work += float(np.mean(seen)) if seen else fallback
         return work / self.concurrency
 
     def line(self, done: int, running: int, failed: int, pending: list[Cell], last: str) -> None:

@@ -42,21 +42,35 @@ def draw(g: Genome, path: str | Path, input_names: list[str] | None = None, titl
     n_layers = int(max(x for x, _ in pos.values())) + 1
     height = max(len([1 for p in pos.values() if p[0] == x]) for x in range(n_layers))
     width = min(18.0, max(6.0, 0.9 * n_layers))
-    fig, ax = plt.subplots(figsize=(width, max(4.0, 0.75 * height + 1.5)))
-    for c in g.connections:
-        if not c.enabled:
-            continue
-        (x0, y0), (x1, y1) = pos[c.source], pos[c.destination]
-        ax.annotate(
-            "",
-            xy=(x1, y1),
-            xytext=(x0, y0),
-            arrowprops={"arrowstyle": "-|>", "color": "#555555", "lw": 0.8, "alpha": 0.6, "shrinkA": 9, "shrinkB": 9},
-        )
+    crowded = height > 30  # e.g. 64 input pixels: lines without arrowheads, no per-node labels
+    fig, ax = plt.subplots(figsize=(width, min(14.0, max(4.0, 0.75 * height + 1.5))))
+    edges = [(pos[c.source], pos[c.destination]) for c in g.connections if c.enabled]
+    if crowded:
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(edges, colors="#555555", linewidths=0.4, alpha=0.35))
+    else:
+        for (x0, y0), (x1, y1) in edges:
+            ax.annotate(
+                "",
+                xy=(x1, y1),
+                xytext=(x0, y0),
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "color": "#555555",
+                    "lw": 0.8,
+                    "alpha": 0.6,
+                    "shrinkA": 9,
+                    "shrinkB": 9,
+                },
+            )
     names = input_names or [f"in{i}" for i in range(1, g.n_inputs + 1)]
     for n in g.nodes:
         x, y = pos[n.id]
-        ax.scatter([x], [y], s=min(420, 9000 / n_layers), color=COLORS[n.kind], edgecolors="black", zorder=3)
+        size = 18 if crowded else min(420, 9000 / n_layers)
+        ax.scatter([x], [y], s=size, color=COLORS[n.kind], edgecolors="black", linewidths=0.5, zorder=3)
+        if crowded and n.kind in (BIAS, INPUT, HIDDEN):
+            continue
         if n.kind == BIAS:
             label = "bias"
         elif n.kind == INPUT:
@@ -64,6 +78,8 @@ def draw(g: Genome, path: str | Path, input_names: list[str] | None = None, titl
         else:
             label = activations.NAMES[n.activation]
         ax.text(x, y - 0.2, label, ha="center", va="top", fontsize=7 if n_layers < 16 else 6, zorder=4)
+    if crowded:
+        ax.autoscale()
     ax.set_axis_off()
     meta = g.meta
     ax.set_title(

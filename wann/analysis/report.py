@@ -100,6 +100,10 @@ def load(run_dir: str | Path) -> StudyData:
         doc = json.loads(f.read_text())
         if doc.get("format") == CELL_FORMAT and doc.get("identity") == meta["identity"]:
             cells[doc["cell"]] = doc
+    # training work in one unit per task: RL episodes; classification examples processed (the
+    # torch counterparts count examples seen, CMA-ES / NEAT one minibatch of examples per evaluation)
+    cls = df["kind"] == "classify"
+    df["work"] = np.where(cls & (df["env_steps"] > 0), df["env_steps"], df["episodes"]) + df["parent_episodes"]
     df = _with_probe_rows(df)
     return StudyData(sd.path, meta, df, cells)
 
@@ -151,7 +155,7 @@ def method_rows(data: StudyData, task: str) -> list[dict[str, Any]]:
                     "inputs_used": float(g["inputs_used"].median()),
                     "flops_per_step": float(g["flops_per_step"].median()),
                     "latency_us": float(g["latency_us"].median()),
-                    "episodes": float(g["episodes"].mean() + g["parent_episodes"].mean()),
+                    "episodes": float(g["work"].mean()),
                     "cpu_s": float(g["cpu_s"].mean() + g["parent_cpu_s"].mean()),
                     "search_cpu_s": float(g["search_cpu_s"].mean()),
                 }
@@ -268,7 +272,7 @@ def plot_budget_curves(data: StudyData, task: str, path: Path) -> Path:
         for fr in sorted(set(dm["fraction"])):
             g = dm[dm["fraction"] == fr]
             s = stats.summarize(g["score"].to_numpy())
-            xs.append(float((g["episodes"] + g["parent_episodes"]).mean()))
+            xs.append(float(g["work"].mean()))
             ys.append(s["mean"])
             lo.append(s["ci_low"])
             hi.append(s["ci_high"])
@@ -283,7 +287,11 @@ def plot_budget_curves(data: StudyData, task: str, path: Path) -> Path:
             ls="--",
             label=LABELS["wann_best_shared"] + " (no training)",
         )
-    ax.set_xlabel("training episodes (classification: examples seen), parent's included")
+    if data.task_kind(task) == "classify":
+        ax.set_xscale("log")
+        ax.set_xlabel("training examples processed (log; torch: examples seen; CMA-ES/NEAT: examples evaluated)")
+    else:
+        ax.set_xlabel("training episodes (the dense parent's included for pruned nets)")
     ax.set_ylabel(data.metric(task))
     ax.set_title(f"{task}: score vs training budget (sizes at 1x; mean, 95 % CI over seeds)")
     ax.legend(fontsize=6.5, loc="best")
@@ -570,6 +578,19 @@ def summary_lines(data: StudyData, comps: list[dict], gaps: dict[str, dict]) -> 
     return lines
 
 
+def robustness_line(data: StudyData, task: str) -> str | None:
+    """Which networks lose least / most under relative weight noise (S at sigma = 0.5)."""
+    rows = [r for r in landscape_rows(data, task) if np.isfinite(r["s_0.5"])]
+    if len(rows) < 2:
+        return None
+    rows.sort(key=lambda r: r["s_0.5"])
+    parts = "; ".join(f"{LABELS[r['method']]} {_fmt(r['s_0.5'])}" for r in rows)
+    return (
+        f"**{task}** robustness, score lost under 50 % relative weight noise S(0.5), least to most: {parts} "
+        "(absolute losses: a network that scores more also has more to lose)."
+    )
+
+
 def where_in_training(data: StudyData, task: str) -> str | None:
     """Tuned WANN vs dense at each checkpoint: where the structure's head start matters."""
     d = data.df[data.df["task"] == task]
@@ -601,6 +622,8 @@ def _fmt(v, digits=3) -> str:
         return f"{int(v):,}"
     if not np.isfinite(v):
         return "-"
+    if float(v).is_integer() and abs(v) < 1e5:
+        return f"{int(v):,}"
     a = abs(v)
     if a != 0 and (a < 1e-3 or a >= 1e5):
         return f"{v:.2e}"
@@ -714,7 +737,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         "episodes (seeds never used in training); classification scores are test-split accuracies."
     )
     doc.h(2, "Summary")
-    doc.ul(summary_lines(data, comps, gaps))
+    doc.ul(summary_lines(data, comps, gaps) + [r for t in tasks if (r := robustness_line(data, t))])
     for task in tasks:
         w = where_in_training(data, task)
         if w:
@@ -735,7 +758,16 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         head = (
             ["method", "size", "n", "mean", "SD", "95 % CI"]
             + (["IQM"] if rl else [])
-            + ["conns", "hidden", "inputs", "FLOPs/step", "latency µs", "train episodes", "train CPU-s", "search CPU-s"]
+            + [
+                "conns",
+                "hidden",
+                "inputs",
+                "FLOPs/step",
+                "latency µs",
+                "train episodes" if rl else "train examples",
+                "train CPU-s",
+                "search CPU-s",
+            ]
         )
         doc.table(
             head,

@@ -401,6 +401,7 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
         "info": {m: _jsonable(r.info) for m, r, _ in results},
         **extra_doc,
         "wall_s": wall,
+        "worker": worker_info(),
     }
 
 
@@ -438,7 +439,21 @@ def _run_search(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], t0: floa
             "generations": int(res.state.generation),
         },
         "wall_s": time.monotonic() - t0,
+        "worker": worker_info(),
     }
+
+
+def worker_info() -> dict[str, Any]:
+    """Where a cell ran: host, process and (inside a Ray task) the Ray node id."""
+    import socket
+
+    node = ""
+    if "ray" in sys.modules:
+        import ray
+
+        if ray.is_initialized():
+            node = ray.get_runtime_context().get_node_id()
+    return {"host": socket.gethostname(), "pid": os.getpid(), "node": node}
 
 
 # ---- the driver ----------------------------------------------------------------------------

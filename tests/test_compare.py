@@ -267,3 +267,31 @@ def test_report_of_a_folder_without_a_study(tmp_path):
 
     with pytest.raises(ConfigError, match="no study"):
         write_report(tmp_path)
+
+
+def test_killed_driver_resumes_to_the_same_table(serial_run, tmp_path):
+    """SIGKILL the `wann compare` process mid-study: finished cells survive, no torn files, and
+    the rerun ends with the same scores as an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder, _, _ = serial_run
+    p = write_study(tmp_path, landscape=1)
+    cmd = [sys.executable, "-m", "wann.cli", "compare", str(p), "--executor", "serial", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cells = tmp_path / "run/cells"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(cells.glob("*.json"))) < 6:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    survived = sorted(cells.glob("*.json"))
+    assert len(survived) >= 6
+    for f in survived:
+        json.loads(f.read_text())  # every file is whole
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert finals(tmp_path / "run") == finals(folder / "run")

@@ -209,6 +209,9 @@ def comparisons(data: StudyData) -> list[dict[str, Any]]:
                 else:
                     va, vb = list(xa.values()), list(xb.values())
                 c = stats.compare(va, vb, paired=paired and len(va) >= 2)
+                same = sorted(set(xa) & set(xb))  # seed by seed: each seed is one independent run
+                c["seeds"] = len(same)
+                c["seeds_a_ahead"] = sum(1 for k in same if xa[k] > xb[k])
                 rows.append(
                     {"task": task, "comparison": name, "size": sz or "", "a": a, "b": b, "paired": bool(paired), **c}
                 )
@@ -566,10 +569,13 @@ def summary_lines(data: StudyData, comps: list[dict], gaps: dict[str, dict]) -> 
         else:
             held = "mixed across tasks and sizes"
         ahead = sum(1 for c in cs if c["a12"] > 0.5)
+        seeds = sum(c["seeds"] for c in cs)
+        seeds_ahead = sum(c["seeds_a_ahead"] for c in cs)
         lines.append(
             f"**{name}** (A = {a}, B = {b}; {held}): "
             + "; ".join(parts)
-            + f". A ahead (A12 > 0.5) in {ahead} of {len(cs)} task/size pairs."
+            + f". A ahead (A12 > 0.5) in {ahead} of {len(cs)} task/size pairs, and in {seeds_ahead} of {seeds} "
+            "one-to-one seed comparisons (same task, size and seed)."
         )
     lines.append(
         f"Significance: Holm-corrected Welch p < 0.05 within each task (paired t-test for rows that share a "

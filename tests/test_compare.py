@@ -170,9 +170,24 @@ def test_serial_study_table(serial_run):
     wann = fin[(fin.method == "wann_best_shared") & (fin.task == "cartpole")]
     assert (wann.search_episodes > 0).all() and wann.shared_weight.notna().all()
     assert set(fin[fin.task == "wine"].method) >= {"wann_ensemble", "dense", "lottery_ticket"}
-    # classification: the pruned cell's in-cell dense parent equals the dense cell (determinism)
+    # classification: the pruned nets come from the study's dense parent (4-8-3 for wine), which
+    # the cell retrains deterministically: the same cost as the dense cell's, on the same shape
     doc = json.loads((folder / "run/cells/wine__dense__8__s0.json").read_text())
     assert doc["landscape"]["dense"]["hessian_top"] > 0
+    wine = fin[fin.task == "wine"]
+    sparse = wine[wine.method.isin(["pruned_magnitude", "lottery_ticket", "random_sparse"])]
+    assert (sparse.hidden_nodes <= 8).all() and (
+        sparse.parent.str.startswith("wine/dense/8/")
+        | (sparse.method == "random_sparse")
+        | (sparse.method == "lottery_ticket")
+    ).all()
+    dense_cost = wine[wine.method == "dense"].set_index("seed").episodes
+    pm = wine[wine.method == "pruned_magnitude"].set_index("seed")
+    assert (pm.parent_episodes == dense_cost.loc[pm.index]).all()
+    for kind in ("pruned_magnitude", "lottery_ticket", "random_sparse"):
+        for f in (folder / "run/cells").glob(f"wine__{kind}__*.json"):
+            for net in json.loads(f.read_text())["networks"].values():
+                assert sum(n["kind"] == "hidden" for n in net["genome"]["nodes"]) == 8, f.name
 
 
 def test_rerun_skips_finished_cells_and_kill_resume_is_exact(serial_run, tmp_path):

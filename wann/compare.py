@@ -359,6 +359,7 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
                 champion=None,
                 target=None if target < 0 else target,
                 test_episodes=test_n,
+                hidden=task_cfg.dense[0],  # sparse / pruned nets live on the study's parent shape
             )
             extra = {}
             if len(out) > 1:  # classification pruning: the dense parent trained in-cell

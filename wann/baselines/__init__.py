@@ -67,7 +67,10 @@ def run_method(
     target: int | None = None,
     progress=None,
     test_episodes: int = 100,
+    hidden: list[int] | None = None,
 ) -> list[TrainResult]:
+    """hidden: the hidden widths of the dense net that pruned / sparse methods start from
+    (default: the reference shape of the task, see `rl.dense_layout` and `classify_hidden`)."""
     check_method(method, task, champion, target)
     target = target or (champion.n_connections if champion is not None else None)
     if executor is None:
@@ -75,9 +78,9 @@ def run_method(
 
         executor = SerialExecutor(task.spec())
     if task.kind == "classify" and method not in NEEDS_CHAMPION + ("neat",):
-        results = _classify(method, task, budget, seed, target)
+        results = _classify(method, task, budget, seed, target, hidden)
     else:
-        results = _rl(method, task, executor, budget, seed, champion, target, progress, test_episodes)
+        results = _rl(method, task, executor, budget, seed, champion, target, progress, test_episodes, hidden)
     if method in PROBED:
         from wann.baselines.rl import shared_weight_probe
 
@@ -88,11 +91,13 @@ def run_method(
     return results
 
 
-def _rl(method, task, executor, budget, seed, champion, target, progress, test_episodes) -> list[TrainResult]:
+def _rl(method, task, executor, budget, seed, champion, target, progress, test_episodes, hidden=None):
     from wann.baselines import rl
 
     kw: dict[str, Any] = {"test_episodes": test_episodes, "progress": progress}
     shapes = rl.dense_layout(task.name, task.n_inputs, task.n_outputs)
+    if hidden is not None:
+        shapes["dense"] = list(hidden)
     if method in ("dense", "dense_large"):
         hidden = shapes.get(method, shapes["dense"])
         return [rl.train_dense(executor, task, hidden, budget, seed, method=method, **kw)]
@@ -123,12 +128,12 @@ def classify_hidden(task) -> list[int]:
     return [128] if task.n_inputs >= 32 else [32]
 
 
-def _classify(method, task, epochs, seed, target) -> list[TrainResult]:
+def _classify(method, task, epochs, seed, target, hidden=None) -> list[TrainResult]:
     import copy
 
     from wann.baselines import supervised as sv
 
-    hidden = classify_hidden(task)
+    hidden = list(hidden) if hidden is not None else classify_hidden(task)
     if method == "small_dense":
         from wann.baselines.rl import small_dense_width
 

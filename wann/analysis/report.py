@@ -261,7 +261,7 @@ def plot_budget_curves(data: StudyData, task: str, path: Path) -> Path:
     """Score vs training episodes (checkpoints at 10/25/50/100 %), mean and 95 % CI over seeds."""
     plt = _plt()
     d = data.df[(data.df["task"] == task)]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
     from wann.study import RL_STUDY_METHODS
 
     trained = RL_STUDY_METHODS[RL_STUDY_METHODS.index("wann_tuned") :]  # the methods that train
@@ -297,7 +297,7 @@ def plot_budget_curves(data: StudyData, task: str, path: Path) -> Path:
         ax.set_xlabel("training episodes (the dense parent's included for pruned nets)")
     ax.set_ylabel(data.metric(task))
     ax.set_title(f"{task}: score vs training budget (sizes at 1x; mean, 95 % CI over seeds)")
-    ax.legend(fontsize=6.5, loc="best")
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
     return _save(plt, fig, path)
 
@@ -330,7 +330,7 @@ def plot_size_sweep(data: StudyData, task: str, path: Path) -> Path:
     """Final score vs connection count: sized methods at every size, dense widths, the WANN."""
     plt = _plt()
     f = data.final[data.final["task"] == task]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
     for m in [
         "small_dense",
         "pruned_magnitude",
@@ -360,7 +360,7 @@ def plot_size_sweep(data: StudyData, task: str, path: Path) -> Path:
     ax.set_xlabel("connections (log scale)")
     ax.set_ylabel(data.metric(task))
     ax.set_title(f"{task}: score vs network size (mean +- SD over seeds)")
-    ax.legend(fontsize=6.5)
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3, which="both")
     return _save(plt, fig, path)
 

@@ -6,38 +6,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import genome_from_edges, mutated_population
 
 from wann import activations
 from wann.assess import assess, format_assessment
 from wann.errors import ConfigError
 from wann.evaluate import evaluate
 from wann.experiment import experiment_from_dict, load_experiment
-from wann.genome import BIAS, INPUT, OUTPUT, Connection, Genome, Node
 from wann.network import compile_genomes, forward_numpy
 from wann.tasks import make_task, task_from_spec
 from wann.tasks.classify import ClassifyTask, load, make_classify_task, stratified_split
-from wann.variation import VariationSettings, mutate
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]
 
 
-def _genome(n_in, n_out, edges):
-    nodes = [Node(0, BIAS)] + [Node(i, INPUT) for i in range(1, n_in + 1)]
-    nodes += [Node(n_in + 1 + k, OUTPUT) for k in range(n_out)]
-    return Genome(n_in, n_out, tuple(nodes), tuple(Connection(s, d) for s, d in edges))
+def _genome(n_in, n_out, edges, acts=None):
+    return genome_from_edges(n_in, n_out, edges, acts)
 
 
 def _population(task, n, seed=0):
-    rng = np.random.default_rng(seed)
-    s = VariationSettings(activations=task.hidden_activations)
-    out = []
-    for k in range(n):
-        g = Genome.initial(task.n_inputs, task.n_outputs, rng, 0.3)
-        for _ in range(2 * k):
-            g = mutate(g, rng, s)
-        out.append(g)
-    return out
+    return mutated_population(task, n, seed, 0.3, lambda k: 2 * k)
 
 
 def test_names_and_shapes():

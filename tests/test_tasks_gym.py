@@ -7,16 +7,15 @@ import gymnasium
 import numpy as np
 import pytest
 from gymnasium import spaces
+from helpers import genome_from_edges, mutated_population
 
 from wann.errors import ConfigError
 from wann.evaluate import evaluate
 from wann.experiment import experiment_from_dict, load_experiment
-from wann.genome import BIAS, INPUT, OUTPUT, Connection, Genome, Node
 from wann.network import compile_genomes
 from wann.tasks import SwingUpTask, make_task, task_from_spec
 from wann.tasks import gym as gym_tasks
 from wann.tasks.gym import GymTask
-from wann.variation import VariationSettings, mutate
 
 ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]
@@ -58,23 +57,11 @@ _register("wann-test/DiscreteObs-v0", observation_space=spaces.Discrete(5))
 
 
 def _genome(n_in, n_out, edges, acts=None):
-    """A genome from explicit (source, destination) edges; outputs linear unless `acts` says."""
-    acts = acts or {}
-    nodes = [Node(0, BIAS)] + [Node(i, INPUT) for i in range(1, n_in + 1)]
-    nodes += [Node(n_in + 1 + k, OUTPUT, acts.get(n_in + 1 + k, 1)) for k in range(n_out)]
-    return Genome(n_in, n_out, tuple(nodes), tuple(Connection(s, d) for s, d in edges))
+    return genome_from_edges(n_in, n_out, edges, acts)
 
 
 def _population(task, n, seed=0):
-    rng = np.random.default_rng(seed)
-    s = VariationSettings(activations=task.hidden_activations)
-    out = []
-    for k in range(n):
-        g = Genome.initial(task.n_inputs, task.n_outputs, rng, 0.5)
-        for _ in range(3 * (k % 6)):
-            g = mutate(g, rng, s)
-        out.append(g)
-    return out
+    return mutated_population(task, n, seed, 0.5, lambda k: 3 * (k % 6))
 
 
 # ---- resolving names ---------------------------------------------------------------------------

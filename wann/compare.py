@@ -122,12 +122,11 @@ def plan(study: Study) -> list[Cell]:
             for m in ("wann_tuned", "wann_retrained"):
                 if m in methods:
                     add(Cell(cid(m), t.label, m, s, deps=champ, parent=champ[0] if champ else ""))
-            dense_ids = []
             needs_parent = any(m in methods for m in ("pruned_magnitude", "pruned_taylor", "lottery_ticket"))
             for i, h in enumerate(t.dense):
                 if "dense" in methods or (i == 0 and needs_parent):
                     w = _width_label(h)
-                    dense_ids.append(add(Cell(cid("dense", w), t.label, "dense", s, size=w, hidden=h)))
+                    add(Cell(cid("dense", w), t.label, "dense", s, size=w, hidden=h))
             parent = cid("dense", _width_label(t.dense[0]))
             # classification counterparts retrain their (cheap, deterministic) dense parent in-cell
             wait = [parent] if t.kind == "rl" else []
@@ -547,7 +546,7 @@ def write_table(run_dir: Path, docs: dict[str, dict] | None = None) -> Path:
     cols = {}
     for name, typ in COLUMNS.items():
         vals = [r.get(name) for r in rows]
-        cols[name] = pa.array(vals, type=_ARROW[typ]())
+        cols[name] = pa.array(vals, type=pa.type_for_alias(typ))
     table = pa.table(cols)
     out = sd.path / "results.parquet"
     tmp = sd.path / ".results.parquet.tmp"
@@ -557,14 +556,6 @@ def write_table(run_dir: Path, docs: dict[str, dict] | None = None) -> Path:
     pacsv.write_csv(table, tmpc)
     os.replace(tmpc, sd.path / "results.csv")
     return out
-
-
-_ARROW = {
-    "string": lambda: __import__("pyarrow").string(),
-    "bool": lambda: __import__("pyarrow").bool_(),
-    "int64": lambda: __import__("pyarrow").int64(),
-    "float64": lambda: __import__("pyarrow").float64(),
-}
 
 
 def read_table(run_dir: str | Path) -> dict[str, np.ndarray]:
@@ -686,6 +677,7 @@ def run_study(
         )
     failed: dict[str, str] = {}
     skipped: list[str] = []
+    inflight: dict[Any, Cell] = {}  # Ray object ref -> cell
     finished_now = 0
     pending = list(todo)
 
@@ -717,7 +709,7 @@ def run_study(
             if blocked(p):
                 pending.remove(p)
                 skipped.append(p.id)
-        bar.line(len(docs), running_count(), len(failed) + len(skipped), pending, msg)
+        bar.line(len(docs), len(inflight), len(failed) + len(skipped), pending, msg)
 
     def inputs_for(c: Cell) -> dict[str, dict]:
         # only what a cell needs (champion, parent nets), not whole documents with landscapes
@@ -726,11 +718,6 @@ def run_study(
             doc = docs[d]
             out[d] = {k: doc[k] for k in ("champion", "search_budget", "networks", "primary", "budget") if k in doc}
         return out
-
-    inflight: dict[Any, Cell] = {}
-
-    def running_count() -> int:
-        return len(inflight)
 
     try:
         if kind == "serial":

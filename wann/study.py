@@ -32,7 +32,7 @@ import difflib
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,6 @@ class Study:
     workers: int = 0
     address: str = ""
     source: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def methods_of(self, task: StudyTask) -> list[str]:
         known = methods_for(task.kind)

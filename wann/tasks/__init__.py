@@ -54,6 +54,16 @@ class Task:
         """What rebuilds this task elsewhere (an actor, a resumed run): name + options."""
         return {"name": self.name, **self.options}
 
+    @staticmethod
+    def episode_rows(row_genome, row_weight, row_seed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The per-row arguments of `run_episodes` as contiguous (R,) arrays: genome index (int64),
+        shared weight (float64) and seed (int64); a scalar weight or seed is broadcast to every row."""
+        row_genome = np.asarray(row_genome, dtype=np.int64)
+        R = row_genome.shape[0]
+        row_weight = np.ascontiguousarray(np.broadcast_to(np.asarray(row_weight, dtype=np.float64), (R,)))
+        row_seed = np.ascontiguousarray(np.broadcast_to(np.asarray(row_seed, dtype=np.int64), (R,)))
+        return row_genome, row_weight, row_seed
+
     def run_episodes(
         self,
         batch: CompiledBatch,

@@ -149,10 +149,8 @@ class ClassifyTask(Task):
         row_seed: np.ndarray,
         row_edge_weights: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        row_genome = np.asarray(row_genome, dtype=np.int64)
+        row_genome, row_weight, row_seed = self.episode_rows(row_genome, row_weight, row_seed)
         R = len(row_genome)
-        row_weight = np.broadcast_to(np.asarray(row_weight, dtype=np.float64), (R,))
-        row_seed = np.broadcast_to(np.asarray(row_seed, dtype=np.int64), (R,))
         uniq, which = np.unique(row_seed, return_inverse=True)
         samples = np.stack([self.batch_indices(s) for s in uniq]) if R else np.zeros((0, 0), dtype=np.int64)
         B = samples.shape[1] if R else 0

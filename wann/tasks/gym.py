@@ -254,10 +254,8 @@ class GymTask(Task):
         row_seed: np.ndarray,
         row_edge_weights: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        row_genome = np.asarray(row_genome, dtype=np.int64)
+        row_genome, row_weight, row_seed = self.episode_rows(row_genome, row_weight, row_seed)
         R = row_genome.shape[0]
-        row_weight = np.ascontiguousarray(np.broadcast_to(row_weight, (R,)), dtype=np.float64)
-        row_seed = np.asarray(np.broadcast_to(row_seed, (R,)), dtype=np.int64)
         ew = None if row_edge_weights is None else np.asarray(row_edge_weights, dtype=np.float64)
         ret = np.zeros(R)
         steps = np.zeros(R, dtype=np.int64)

@@ -76,7 +76,7 @@ def test_load_corrupt_file(tmp_path):
     p.write_text(json.dumps({"inputs": "one", "outputs": 1, "nodes": [], "connections": []}))
     with pytest.raises(GenomeError, match="inputs: expected an integer"):
         Genome.load(p)
-    with pytest.raises(GenomeError, match="cannot read"):
+    with pytest.raises(GenomeError, match="does not exist"):
         Genome.load(tmp_path / "missing.json")
 
 

@@ -18,16 +18,37 @@ and ``ensemble_accuracy`` is the accuracy of the softmax outputs averaged over t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from wann.errors import GenomeError
 from wann.genome import Genome
+from wann.limits import MAX_ABS_WEIGHT
 from wann.network import compile_genomes
 from wann.tasks import make_task, task_from_spec
 
 DEFAULT_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 SELECTION_OFFSET = 10_000_000  # selection episodes use seeds far from the test seeds
+
+
+def _search_values(v: Any) -> tuple[float, ...]:
+    """The shared weights a genome file records (meta.shared_weights), checked: a genome file is
+    user input, and NaN or huge weights would print nonsense."""
+    ok = (
+        isinstance(v, (list, tuple))
+        and 0 < len(v) <= 100
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+        and all(abs(x) <= MAX_ABS_WEIGHT for x in v)
+        and len(set(v)) == len(v)
+    )
+    if not ok:
+        raise GenomeError(
+            f"genome meta.shared_weights: must be 1-100 distinct finite numbers in [-{MAX_ABS_WEIGHT:g}, "
+            f"{MAX_ABS_WEIGHT:g}], got {v!r}; fix or delete the key (default: the paper's six values)"
+        )
+    return tuple(float(x) for x in v)
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:
@@ -53,7 +74,10 @@ def assess(
     if task_name:
         task = make_task(task_name)
     elif isinstance(genome.meta.get("task"), dict):
-        task = task_from_spec(genome.meta["task"])
+        spec = genome.meta["task"]
+        if not isinstance(spec.get("name"), str):
+            raise GenomeError('genome meta.task: must be a table with name = "<task id>"; or pass --task')
+        task = task_from_spec(spec)
     else:
         task = make_task("wann/CartPoleSwingUp-v0")
     if (task.n_inputs, task.n_outputs) != (genome.n_inputs, genome.n_outputs):
@@ -64,7 +88,7 @@ def assess(
             f"{task.name} needs {task.n_inputs} inputs and {task.n_outputs} outputs; "
             f"the genome has {genome.n_inputs} and {genome.n_outputs}",
         )
-    search_values = tuple(genome.meta.get("shared_weights", DEFAULT_WEIGHTS))
+    search_values = _search_values(genome.meta.get("shared_weights", DEFAULT_WEIGHTS))
     if task.kind == "classify":
         return _assess_classify(task, genome, search_values, episodes, seed)
     batch = compile_genomes([genome])

@@ -10,49 +10,64 @@ import time
 from pathlib import Path
 
 from wann.errors import WannError
+from wann.limits import EVAL_SEED_LIMIT, MAX_BUDGET, MAX_EPISODES, MAX_WORKERS, SEED_LIMIT
 
 
-def _positive(kind):
+def _positive(kind, lo: int = 0, hi: int | None = None):
+    """An argparse type: an integer in [lo, hi] (hi: inclusive upper bound, None = no bound)."""
+
     def parse(s):
         try:
             v = kind(s)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {s!r}") from None
-        if v < (0 if kind is int else 0):
-            raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
+            raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+        if v < lo or (hi is not None and v > hi):
+            bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {s}")
         return v
 
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (usage goes to `wann CMD --help`)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wann", description="Weight Agnostic Neural Network search.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="wann", description="Weight Agnostic Neural Network search.")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks (for bug reports)")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("search", help="run (or resume) a search from an experiment file")
     s.add_argument("experiment", help="experiment TOML file (see experiments/)")
-    s.add_argument("--generations", type=_positive(int), help="override search.generations")
-    s.add_argument("--seed", type=_positive(int), help="override the experiment's seed")
+    s.add_argument("--generations", type=_positive(int, 1), help="override search.generations")
+    s.add_argument("--seed", type=_positive(int, 0, SEED_LIMIT - 1), help="override the experiment's seed")
     s.add_argument("--out", help="run directory (default runs/NAME-sSEED-TIMESTAMP)")
     s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     s.add_argument("--executor", choices=["ray", "serial"], help="override execution.executor")
-    s.add_argument("--workers", type=_positive(int), help="Ray evaluator actors (0 = one per CPU)")
+    s.add_argument("--workers", type=_positive(int, 0, MAX_WORKERS), help="Ray evaluator actors (0 = one per CPU)")
     s.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
     s.add_argument("--quiet", action="store_true", help="no progress display")
 
     sh = sub.add_parser("show", help="summarise a genome file and optionally draw it")
     sh.add_argument("genome", help="genome JSON (e.g. a run's champion.json)")
-    sh.add_argument("--png", help="draw the network to this PNG file")
+    sh.add_argument("--png", help="draw the network to this PNG file (not an existing file, unless --overwrite)")
+    sh.add_argument("--overwrite", action="store_true", help="replace an existing --png file")
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     e = sub.add_parser("evaluate", help="score a genome under the paper's weight conditions")
     e.add_argument("genome", help="genome JSON (a champion file records its task)")
     e.add_argument("--task", help="task name (default: the one the genome file records)")
-    e.add_argument("--episodes", type=_positive(int), default=100, help="fresh episodes per condition")
-    e.add_argument("--seed", type=_positive(int), default=2**20, help="base seed of the fresh episodes")
+    e.add_argument("--episodes", type=_positive(int, 1, MAX_EPISODES), default=100, help="fresh episodes per condition")
+    e.add_argument(
+        "--seed", type=_positive(int, 0, EVAL_SEED_LIMIT - 1), default=2**20, help="base seed of the fresh episodes"
+    )
     e.add_argument(
         "--selection-episodes",
-        type=_positive(int),
+        type=_positive(int, 1, MAX_EPISODES),
         default=None,
         help="episodes per grid value when choosing the best shared weight (default episodes/2, >= 10)",
     )
@@ -66,31 +81,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--task", help="task name (default: the champion's task)")
     t.add_argument("--champion", help="WANN champion genome JSON (its topology, and the default target count)")
-    t.add_argument("--target", type=_positive(int), help="connection count for pruned/sparse/small nets")
+    t.add_argument("--target", type=_positive(int, 1, 10**7), help="connection count for pruned/sparse/small nets")
     t.add_argument(
         "--budget",
-        type=_positive(int),
+        type=_positive(int, 1, MAX_BUDGET),
         required=True,
         help="training episodes (RL) or epochs (classification with torch)",
     )
-    t.add_argument("--seed", type=_positive(int), default=0)
-    t.add_argument("--out", help="run directory (default runs/train-METHOD-sSEED-TIMESTAMP)")
+    t.add_argument("--seed", type=_positive(int, 0, SEED_LIMIT - 1), default=0)
+    t.add_argument("--out", help="a new or empty folder (default runs/train-METHOD-sSEED-TIMESTAMP)")
     t.add_argument("--executor", choices=["ray", "serial"], default="serial")
-    t.add_argument("--workers", type=_positive(int), default=0)
-    t.add_argument("--episodes", type=_positive(int), default=100, help="fresh test episodes for the score")
+    t.add_argument("--workers", type=_positive(int, 0, MAX_WORKERS), default=0)
+    t.add_argument(
+        "--episodes", type=_positive(int, 1, MAX_EPISODES), default=100, help="fresh test episodes for the score"
+    )
 
     c = sub.add_parser("compare", help="run (or resume) a study: tasks x methods x seeds x sizes")
     c.add_argument("study", help="study TOML file (see experiments/study-small.toml)")
     c.add_argument("--out", help="results folder (default: the study's out, relative to the study file)")
     c.add_argument("--executor", choices=["ray", "serial"], help="override execution.executor")
-    c.add_argument("--workers", type=_positive(int), help="cells at once (0 = one per CPU)")
+    c.add_argument("--workers", type=_positive(int, 0, MAX_WORKERS), help="cells at once (0 = one per CPU)")
     c.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
     c.add_argument("--report", action="store_true", help="write the report when the study is done")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
 
     r = sub.add_parser("report", help="write the Markdown + HTML report of a study's results folder")
     r.add_argument("run_dir", help="a study's results folder (holds study.json and results.parquet)")
-    r.add_argument("--out", help="report folder (default RUN_DIR/report)")
+    r.add_argument("--out", help="report folder: new, empty or an earlier report (default RUN_DIR/report)")
 
     b = sub.add_parser("bench", help="measure evaluation speed (network-timesteps per CPU-second)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
@@ -100,12 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done, 1 finished with failures (a study's failed cells) or
+    an internal error, 2 bad input or an environment problem (one line on stderr, nothing
+    changed on disk), 130 interrupted. ``--debug`` shows the traceback of any error."""
     args = build_parser().parse_args(argv)
+    where = f"wann {args.command}"
     try:
         return COMMANDS[args.command](args)
-    except WannError as e:
-        print(f"wann {args.command}: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         hint = {
             "search": "finished generations are in the checkpoint (rerun with --resume)",
@@ -113,6 +131,40 @@ def main(argv: list[str] | None = None) -> int:
         }.get(args.command, "nothing was saved")
         print(f"\ninterrupted; {hint}", file=sys.stderr)
         return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        code, line = describe_error(e, args.command)
+        print(f"{where}: error: {line}", file=sys.stderr)
+        return code
+
+
+def describe_error(e: BaseException, command: str) -> tuple[int, str]:
+    """(exit code, one line) for an exception that reached the command line."""
+    resume = {
+        "search": "; finished generations are in the checkpoint (--resume continues)",
+        "compare": "; finished cells are saved (rerun to resume)",
+    }.get(command, "")
+    if isinstance(e, WannError):
+        return 2, _one_line(str(e))
+    if isinstance(e, OSError):
+        import errno
+
+        what = f" {e.filename}" if e.filename else ""
+        if e.errno == errno.ENOSPC:
+            return 2, f"no space left on the disk writing{what}: free space and rerun{resume}"
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return 2, f"not allowed to write{what} ({e.strerror}): choose a folder you can write{resume}"
+        return 2, f"{e.strerror or e}{':' if what else ''}{what}{resume}"
+    if isinstance(e, MemoryError):
+        return 2, f"out of memory: the settings ask for more than this machine has; lower the sizes{resume}"
+    if isinstance(e, RecursionError):
+        return 2, "input nested too deeply (a damaged or hostile file?)"
+    return 1, f"internal error {type(e).__name__}: {_one_line(str(e))} (a bug: rerun with --debug for the traceback)"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "(no message)"
 
 
 def cmd_compare(args) -> int:
@@ -139,34 +191,40 @@ def cmd_report(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from wann.experiment import load_experiment
+    from wann.errors import ConfigError
+    from wann.experiment import check_bounds, load_experiment
     from wann.runner import make_executor, prepare, run_search
 
     exp = load_experiment(args.experiment)
     if args.generations is not None:
-        if args.generations < 1:
-            from wann.errors import ConfigError
-
-            raise ConfigError("--generations", "must be >= 1")
         exp = exp.replace(search=_replace(exp.search, generations=args.generations))
     if args.seed is not None:
         exp = exp.replace(seed=args.seed)
+    try:
+        check_bounds(exp)
+    except ConfigError as e:
+        flag = {"search.generations": "--generations"}.get(e.field, e.field)
+        raise ConfigError(flag, e.message, args.experiment) from None
     if args.resume and not args.out:
-        from wann.errors import ConfigError
-
         raise ConfigError("--resume", "needs --out RUN_DIR naming the run to continue")
     out = Path(args.out) if args.out else Path("runs") / f"{exp.name}-s{exp.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    prepare(exp, out, args.resume)  # bad run directory: fail before starting Ray
-    executor = make_executor(exp, args.executor, args.workers, args.address)
+    prepared = prepare(exp, out, args.resume)  # checked and locked before Ray starts
     try:
+        executor = make_executor(exp, args.executor, args.workers, args.address)
+    except BaseException:
+        prepared.release()
+        raise
+    try:
+        start = f"resuming at generation {prepared.state.generation}" if prepared.state else "new run"
         print(
             f"wann search: {exp.name} on {exp.task['name']}, population {exp.search.population}, "
-            f"{exp.search.generations} generations, executor {type(executor).__name__} -> {out}",
+            f"{exp.search.generations} generations, executor {type(executor).__name__}, {start} -> {out}",
             file=sys.stderr,
         )
-        result = run_search(exp, out, executor=executor, resume=args.resume, progress=not args.quiet)
+        result = run_search(exp, out, executor=executor, resume=args.resume, progress=not args.quiet, prepared=prepared)
     finally:
         executor.close()
+        prepared.release()
     st = result.state
     print(
         f"done: {st.generation} generations, best mean reward {st.best_fitness:.2f} "
@@ -193,6 +251,15 @@ def cmd_show(args) -> int:
         info["meta"] = {k: v for k, v in g.meta.items() if k != "rewards_per_weight"}
     if args.png:
         from wann.draw import draw
+        from wann.errors import ConfigError
+        from wann.files import check_writable_folder
+
+        png = Path(args.png)
+        if png.is_dir():
+            raise ConfigError("--png", f"{png} is a folder; give a file name such as champion.png")
+        if png.exists() and not args.overwrite:
+            raise ConfigError("--png", f"{png} exists; choose another file, or pass --overwrite to replace it")
+        check_writable_folder(png.parent if str(png.parent) else Path("."), "--png")
 
         names = None
         if isinstance(g.meta.get("task"), dict):
@@ -214,10 +281,6 @@ def cmd_evaluate(args) -> int:
     from wann.genome import Genome
 
     g = Genome.load(args.genome)
-    if args.episodes < 1:
-        from wann.errors import ConfigError
-
-        raise ConfigError("--episodes", "must be >= 1")
     result = assess(
         g, task_name=args.task, episodes=args.episodes, seed=args.seed, selection_episodes=args.selection_episodes
     )
@@ -239,9 +302,8 @@ def cmd_train(args) -> int:
         task = task_from_spec(champion.meta["task"])
     else:
         raise ConfigError("--task", "name the task (--task), or give --champion whose file records it")
-    if args.budget < 1:
-        raise ConfigError("--budget", "must be >= 1")
     from wann.baselines import check_method
+    from wann.files import FolderLock, check_writable_folder, visible_entries
 
     check_method(args.method, task, champion, args.target)
     out = (
@@ -249,41 +311,51 @@ def cmd_train(args) -> int:
         if args.out
         else Path("runs") / f"train-{args.method}-s{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    if (out / "result.json").exists():
-        raise ConfigError("--out", f"{out} already holds a result; choose another --out (nothing was changed)")
-    if args.executor == "ray":
-        from wann.distributed import RayExecutor
 
-        executor = RayExecutor(task.spec(), workers=args.workers)
-    else:
-        from wann.executor import SerialExecutor
+    def check_out():
+        check_writable_folder(out, "--out")
+        if visible_entries(out):
+            what = "a result" if (out / "result.json").exists() else "files"
+            raise ConfigError("--out", f"{out} already holds {what}; give a new or empty folder (nothing was changed)")
 
-        executor = SerialExecutor(task.spec())
+    check_out()
+    lock = FolderLock(out, "--out", command=f"wann train {args.method}").acquire(take_stale=True)
     try:
-        results = run_method(
-            args.method,
-            task,
-            executor,
-            args.budget,
-            args.seed,
-            champion,
-            args.target,
-            progress=lambda m: print(m, file=sys.stderr, flush=True),
-            test_episodes=args.episodes,
-        )
+        check_out()
+        if args.executor == "ray":
+            from wann.distributed import RayExecutor
+
+            executor = RayExecutor(task.spec(), workers=args.workers)
+        else:
+            from wann.executor import SerialExecutor
+
+            executor = SerialExecutor(task.spec())
+        try:
+            results = run_method(
+                args.method,
+                task,
+                executor,
+                args.budget,
+                args.seed,
+                champion,
+                args.target,
+                progress=lambda m: print(m, file=sys.stderr, flush=True),
+                test_episodes=args.episodes,
+            )
+        finally:
+            executor.close()
+        summary = {
+            "task": task.spec(),
+            "method": args.method,
+            "seed": args.seed,
+            "budget_arg": args.budget,
+            "results": [r.summary() for r in results],
+        }
+        for r in results:
+            r.network.save(out / f"{r.method}.json")
+        atomic_write_text(out / "result.json", json.dumps(summary, indent=1))
     finally:
-        executor.close()
-    out.mkdir(parents=True, exist_ok=True)
-    summary = {
-        "task": task.spec(),
-        "method": args.method,
-        "seed": args.seed,
-        "budget_arg": args.budget,
-        "results": [r.summary() for r in results],
-    }
-    for r in results:
-        r.network.save(out / f"{r.method}.json")
-    atomic_write_text(out / "result.json", json.dumps(summary, indent=1))
+        lock.release()
     main_r = results[0]
     sc = main_r.score
     what = f"accuracy {sc['accuracy']:.4f}" if "accuracy" in sc else f"{sc['mean']:.2f} +- {sc['sd']:.2f}"

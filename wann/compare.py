@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from wann.errors import ConfigError
+from wann.files import FolderLock, check_writable_folder, read_json, visible_entries
 from wann.store import atomic_write_text
 from wann.study import ASSESSED, Study, StudyTask
 
@@ -412,7 +413,7 @@ def _jsonable(x):
 def _run_search(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], t0: float) -> dict[str, Any]:
     from wann.executor import SerialExecutor
     from wann.experiment import experiment_from_dict
-    from wann.runner import run_search
+    from wann.runner import prepare, run_search
     from wann.store import RunDir
 
     exp = experiment_from_dict({**task_cfg.search, "seed": cell.seed}, task_cfg.search_file)
@@ -423,7 +424,9 @@ def _run_search(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], t0: floa
         import shutil
 
         shutil.rmtree(out)  # a search killed before its first checkpoint: nothing to keep
-    res = run_search(exp, out, executor=SerialExecutor(exp.task), resume=resume, progress=False)
+    # the study folder is locked by the driver: no lock of its own (a retried cell may run elsewhere)
+    prepared = prepare(exp, out, resume, lock=False)
+    res = run_search(exp, out, executor=SerialExecutor(exp.task), resume=resume, progress=False, prepared=prepared)
     doc = json.loads(RunDir(out).checkpoint_file.read_text())
     return {
         "format": CELL_FORMAT,
@@ -472,15 +475,32 @@ class StudyDir:
         if not self.path.is_dir():
             raise ConfigError("--out", f"{self.path} is a file; choose a folder for the study's results")
         if self.meta.exists():
-            doc = json.loads(self.meta.read_text())
+            try:
+                doc = read_json(self.meta, "--out", "study.json")
+            except ConfigError as e:
+                raise ConfigError(
+                    "--out",
+                    f"{self.meta} is damaged ({e.message}); restore it (its cells are intact) or choose another --out",
+                ) from None
+            if (
+                not isinstance(doc, dict)
+                or doc.get("format") != STUDY_FORMAT
+                or not isinstance(doc.get("identity"), str)
+            ):
+                raise ConfigError(
+                    "--out",
+                    f"{self.meta} is damaged (not a {STUDY_FORMAT} document); restore it or choose another --out",
+                )
             if doc.get("identity") != study.identity():
                 raise ConfigError(
                     "--out",
                     f"{self.path} holds results of a different study ({doc.get('name')!r}, other settings); "
                     "nothing was changed: choose another --out, or restore that study's file",
                 )
-        elif any(self.path.iterdir()):
-            raise ConfigError("--out", f"{self.path} is not empty and holds no study; choose another --out")
+        elif visible_entries(self.path):
+            raise ConfigError(
+                "--out", f"{self.path} is not empty and holds no study; choose another --out (nothing was changed)"
+            )
 
     def start(self, study: Study) -> None:
         self.cells.mkdir(parents=True, exist_ok=True)
@@ -636,7 +656,23 @@ def run_study(
 
     max_cells: stop after this many cells finish in this call (tests use it)."""
     sd = StudyDir(study.out)
-    sd.check(study)
+    check_writable_folder(sd.path, "--out")
+    sd.check(study)  # read-only: a refusal changes nothing
+    lock = FolderLock(sd.path, "--out", command=f"wann compare {study.name}").acquire(take_stale=True)
+    try:
+        if lock.took_over and progress:
+            print(
+                f"wann: {sd.path} had a stale lock from pid {lock.took_over.get('pid')} (no longer running); "
+                "taking it over",
+                file=sys.stderr,
+            )
+        sd.check(study)  # again, now that nobody else can write here
+        return _run_locked(study, sd, executor, workers, address, progress, max_cells)
+    finally:
+        lock.release()
+
+
+def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress, max_cells) -> StudyResult:
     cells = plan(study)
     sd.start(study)
     ident = study.identity()

@@ -31,14 +31,21 @@ An experiment file looks like::
     executor = "ray"          # or "serial"
     workers = 0               # 0 = one per available CPU
 
-Every key is checked: an unknown or misspelt key, a wrong type or an out-of-range value raises
-`ConfigError` naming the field and the fix, before any work starts.
+    [limits]                  # optional: raise the sanity bounds of `wann.limits` (cluster runs)
+    population = 100000
+
+Every key is checked: an unknown or misspelt key, a wrong type, a NaN or infinite number, an
+out-of-range value or a size above its bound (`wann.limits`) raises `ConfigError` naming the
+field and the fix, before any work starts. An empty file is refused (it would otherwise start the
+full paper search); without a ``[task]`` table the task is the paper's swing-up.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -46,7 +53,12 @@ from typing import Any
 
 from wann import activations
 from wann.errors import ConfigError
+from wann.files import read_text
+from wann.limits import MAX_ABS_WEIGHT, MAX_WORKERS, SEED_LIMIT, Limits
 from wann.variation import VariationSettings
+
+#: experiment names become folder names: letters, digits, '.', '_', '-' (not leading '.')
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -79,12 +91,15 @@ class Experiment:
     search: SearchSettings = SearchSettings()
     variation: VariationSettings = VariationSettings()
     execution: ExecutionSettings = ExecutionSettings()
+    limits: Limits = Limits()
 
     def to_toml(self) -> str:
-        """The experiment as TOML (what a run directory records as ``experiment.toml``)."""
+        """The experiment as TOML (what a run directory records as ``experiment.toml``); the
+        ``[limits]`` table only when it differs from the defaults."""
         lines = [f"name = {_toml_value(self.name)}", f"seed = {self.seed}", "", "[task]"]
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in self.task.items()]
-        for section in ("search", "variation", "execution"):
+        sections = ("search", "variation", "execution") + (("limits",) if self.limits != Limits() else ())
+        for section in sections:
             lines += ["", f"[{section}]"]
             obj = getattr(self, section)
             lines += [f"{f.name} = {_toml_value(getattr(obj, f.name))}" for f in fields(obj)]
@@ -145,7 +160,13 @@ CHECKS: dict[str, Any] = {
     "search.elite": _fraction(0.0, 1.0, hi_open=True),
     "search.connection_objective_prob": _fraction(0.0, 1.0),
     "search.shared_weights": lambda v: (
-        "must hold at least one value" if len(v) == 0 else "must not repeat a value" if len(set(v)) != len(v) else None
+        "must hold at least one value"
+        if len(v) == 0
+        else "must not repeat a value"
+        if len(set(v)) != len(v)
+        else f"values must lie in [-{MAX_ABS_WEIGHT:g}, {MAX_ABS_WEIGHT:g}]"
+        if any(abs(x) > MAX_ABS_WEIGHT for x in v)
+        else None
     ),
     "variation.add_connection": _fraction(0.0, 1.0),
     "variation.insert_node": _fraction(0.0, 1.0),
@@ -159,9 +180,55 @@ CHECKS: dict[str, Any] = {
         else None
     ),
     "execution.executor": lambda v: None if v in ("ray", "serial") else 'must be "ray" or "serial"',
-    "execution.workers": _positive_int(0),
-    "seed": lambda v: None if 0 <= v < 2**32 else "must be in [0, 2**32)",
+    "execution.workers": lambda v: None if 0 <= v <= MAX_WORKERS else f"must be in [0, {MAX_WORKERS}]",
+    "seed": lambda v: None if 0 <= v < SEED_LIMIT else "must be in [0, 2**32)",
+    **{f"limits.{f.name}": _positive_int(1) for f in fields(Limits)},
 }
+
+#: settings bounded by a `Limits` field (setting -> limit name)
+BOUNDED = {
+    "search.population": "population",
+    "search.generations": "generations",
+    "search.rollouts": "rollouts",
+    "search.tournament": "tournament",
+}
+
+
+def check_bounds(exp: Experiment, source: str | None = None) -> None:
+    """ConfigError when a size exceeds its bound in `exp.limits` (say how to raise it)."""
+    lim = exp.limits
+
+    def over(path: str, value: int, bound: int, key: str) -> ConfigError:
+        return ConfigError(
+            path,
+            f"{value} is above the bound of {bound}; lower it, or raise the bound with [limits] {key} = {value} "
+            "(see the settings reference in the README)",
+            source,
+        )
+
+    for path, key in BOUNDED.items():
+        value = getattr(exp.search, path.split(".")[1])
+        if value > getattr(lim, key):
+            raise over(path, value, getattr(lim, key), key)
+    if len(exp.search.shared_weights) > lim.shared_weights:
+        raise over("search.shared_weights", len(exp.search.shared_weights), lim.shared_weights, "shared_weights")
+    if exp.search.tournament > exp.search.population:
+        raise ConfigError(
+            "search.tournament",
+            f"{exp.search.tournament} is more than the population ({exp.search.population})",
+            source,
+        )
+    per_gen = exp.search.population * len(exp.search.shared_weights) * exp.search.rollouts
+    if per_gen > lim.episodes_per_generation:
+        raise ConfigError(
+            "search.population",
+            f"population x shared weights x rollouts = {per_gen} episodes per generation, above the bound of "
+            f"{lim.episodes_per_generation}; lower one of them, or raise [limits] episodes_per_generation",
+            source,
+        )
+    max_steps = exp.task.get("max_steps")
+    if isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps > lim.max_steps:
+        raise over("task.max_steps", max_steps, lim.max_steps, "max_steps")
 
 
 def _coerce(value: Any, typ: Any, path: str, source: str | None) -> Any:
@@ -178,6 +245,8 @@ def _coerce(value: Any, typ: Any, path: str, source: str | None) -> Any:
     if t == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("a number")
+        if not math.isfinite(value):
+            raise ConfigError(path, f"must be a finite number, got {value!r}", source)
         return float(value)
     if t == "bool":
         if not isinstance(value, bool):
@@ -190,6 +259,8 @@ def _coerce(value: Any, typ: Any, path: str, source: str | None) -> Any:
     if t.startswith("tuple[float"):
         if not isinstance(value, list) or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value):
             raise bad("a list of numbers")
+        if not all(math.isfinite(x) for x in value):
+            raise ConfigError(path, f"must hold finite numbers only, got {value!r}", source)
         return tuple(float(x) for x in value)
     if t.startswith("tuple[int"):
         if not isinstance(value, list) or any(isinstance(x, bool) or not isinstance(x, int) for x in value):
@@ -218,27 +289,43 @@ def _section(cls, data: Any, prefix: str, source: str | None):
 
 def experiment_from_dict(data: dict[str, Any], source: str | None = None) -> Experiment:
     """Validate a parsed TOML document into an Experiment (ConfigError on the first problem)."""
-    top = {"name", "seed", "task", "search", "variation", "execution"}
+    top = {"name", "seed", "task", "search", "variation", "execution", "limits"}
+    if not data:
+        raise ConfigError(
+            "experiment",
+            'the file is empty; an experiment needs at least [task] name = "..." (see experiments/)',
+            source,
+        )
     for key in data:
         if key not in top:
             close = difflib.get_close_matches(key, top, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(key, f"unknown setting; {hint}top-level keys are {', '.join(sorted(top))}", source)
     name = _coerce(data.get("name", "experiment"), "str", "name", source)
+    if not NAME_PATTERN.fullmatch(name):
+        raise ConfigError(
+            "name",
+            f"{name!r} cannot name a run folder: use up to 100 letters, digits, '.', '_' or '-' "
+            "(not starting with '.'), e.g. name = \"swingup\"",
+            source,
+        )
     seed = _coerce(data.get("seed", 0), "int", "seed", source)
     if CHECKS["seed"](seed):
         raise ConfigError("seed", f"{CHECKS['seed'](seed)}, got {seed}", source)
     task = data.get("task", {"name": "wann/CartPoleSwingUp-v0"})
     if not isinstance(task, dict) or "name" not in task:
         raise ConfigError("task", 'must be a table with at least name = "<task id>"', source)
+    _check_finite(task, "task", source)
     search = _section(SearchSettings, data.get("search", {}), "search", source)
     variation = _section(VariationSettings, data.get("variation", {}), "variation", source)
     if sum(variation.probabilities_raw()) <= 0:
         raise ConfigError("variation", "the four operator probabilities must not all be 0", source)
     execution = _section(ExecutionSettings, data.get("execution", {}), "execution", source)
+    limits = _section(Limits, data.get("limits", {}), "limits", source)
     if search.population * (1 - search.cull) < 2:
         raise ConfigError("search.cull", "leaves fewer than 2 parents; lower cull or raise population", source)
-    exp = Experiment(name, seed, dict(task), search, variation, execution)
+    exp = Experiment(name, seed, dict(task), search, variation, execution, limits)
+    check_bounds(exp, source)
     # the task must exist and accept its options (raises ConfigError naming task.*)
     from wann.tasks import make_task
 
@@ -252,16 +339,30 @@ def experiment_from_dict(data: dict[str, Any], source: str | None = None) -> Exp
     return exp
 
 
+def _check_finite(value: Any, path: str, source: str | None) -> None:
+    """No NaN or infinity anywhere in a free-form table (task options, env_kwargs)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(path, f"must be a finite number, got {value!r}", source)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{path}.{k}", source)
+    elif isinstance(value, list):
+        for v in value:
+            _check_finite(v, path, source)
+
+
+def parse_toml(path: str | Path, field: str, what: str) -> dict[str, Any]:
+    """Read a TOML file (UTF-8, not empty of text) into a dict; one ConfigError(field) otherwise."""
+    p = Path(path)
+    text = read_text(p, field, what)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(field, f"{p} is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(field, f"{p} is nested too deeply to be a {what}") from None
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        msg = f"cannot read {p} ({e.strerror}); give the path of a .toml file"
-        raise ConfigError("experiment", msg, None) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("experiment", f"not valid TOML: {e}", str(p)) from None
-    return experiment_from_dict(data, str(p))
+    return experiment_from_dict(parse_toml(path, "experiment", "experiment .toml file"), str(path))

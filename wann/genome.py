@@ -28,6 +28,7 @@ import numpy as np
 
 from wann import activations
 from wann.errors import GenomeError
+from wann.limits import MAX_GENOME_CONNECTIONS, MAX_GENOME_IO, MAX_GENOME_NODES
 
 FORMAT = "wann.genome/1"
 BIAS, INPUT, OUTPUT, HIDDEN = "bias", "input", "output", "hidden"
@@ -221,6 +222,13 @@ class Genome:
         if d.get("format", FORMAT) != FORMAT:
             raise GenomeError(f"{where}: format {d.get('format')!r} is not {FORMAT!r}")
         n_in, n_out = _int(d, "inputs", where), _int(d, "outputs", where)
+        for key, v in (("inputs", n_in), ("outputs", n_out)):
+            if not 1 <= v <= MAX_GENOME_IO:
+                raise GenomeError(f"{where}.{key}: must be in [1, {MAX_GENOME_IO}], got {v}")
+        if len(_list(d, "nodes", where)) > MAX_GENOME_NODES:
+            raise GenomeError(f"{where}.nodes: more than {MAX_GENOME_NODES} nodes")
+        if len(_list(d, "connections", where)) > MAX_GENOME_CONNECTIONS:
+            raise GenomeError(f"{where}.connections: more than {MAX_GENOME_CONNECTIONS} connections")
         nodes = tuple(
             Node(
                 _int(n, "id", f"{where}.nodes[{k}]"),
@@ -252,11 +260,14 @@ class Genome:
     @classmethod
     def load(cls, path: str | Path) -> Genome:
         """Read a genome JSON file; GenomeError (with the path) if it is missing or corrupt."""
+        from wann.errors import ConfigError
+        from wann.files import read_text
+
         p = Path(path)
         try:
-            text = p.read_text()
-        except OSError as e:
-            raise GenomeError(f"{p}: cannot read genome file ({e.strerror})") from None
+            text = read_text(p, "genome", "genome file")
+        except ConfigError as e:
+            raise GenomeError(e.message) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
@@ -264,6 +275,8 @@ class Genome:
                 f"{p}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); "
                 "a genome file is the JSON that `wann search` writes as champion.json"
             ) from None
+        except RecursionError:
+            raise GenomeError(f"{p}: nested too deeply to be a genome file") from None
         return cls.from_dict(data, where=str(p))
 
     def with_meta(self, **meta: Any) -> Genome:

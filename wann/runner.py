@@ -8,7 +8,6 @@ run (the search state is the whole state; all randomness is derived from seed an
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import resource
 import sys
@@ -18,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from wann.errors import ConfigError
-from wann.experiment import Experiment, load_experiment
+from wann.experiment import Experiment
+from wann.files import FolderLock, check_writable_folder, visible_entries
+from wann.limits import Limits
 from wann.search import Search, SearchState
 from wann.store import RunDir, atomic_write_text
 from wann.tasks import task_from_spec
@@ -34,7 +35,7 @@ class RunResult:
 
 def experiment_identity(exp: Experiment) -> str:
     """Hash of everything that determines results (not generations, not where it executes)."""
-    body = replace(exp, search=replace(exp.search, generations=0), execution=type(exp.execution)())
+    body = replace(exp, search=replace(exp.search, generations=0), execution=type(exp.execution)(), limits=Limits())
     return hashlib.sha256(body.to_toml().encode()).hexdigest()[:16]
 
 
@@ -50,7 +51,7 @@ class Progress:
         self.t0 = time.monotonic()
         self.every = max(1, (total - start) // 40)
 
-    def update(self, report: dict[str, Any]) -> None:
+    def update(self, report: dict[str, Any], distributed: bool = False) -> None:
         if not self.enabled:
             return
         g = report["generation"] + 1
@@ -58,7 +59,7 @@ class Progress:
         el = time.monotonic() - self.t0
         eta = el / done * (self.total - g) if done else 0.0
         extra = ""
-        if "evaluator_rss_mb_max" in report:
+        if distributed:
             extra = (
                 f" | workers {report['workers']} restarts {report['restarts']}"
                 f" compute {report['compute_s']:.2f}s dispatch {report['dispatch_s']:.2f}s"
@@ -101,31 +102,142 @@ def make_executor(exp: Experiment, executor: str | None = None, workers: int | N
     raise ConfigError("--executor", f"unknown executor {kind!r}; use 'ray' or 'serial'")
 
 
-def prepare(exp: Experiment, out: Path, resume: bool) -> tuple[RunDir, SearchState | None, float, float]:
-    """Check the run directory before any work starts. Returns (run dir, state to resume or None,
-    wall and CPU seconds already spent)."""
-    run = RunDir(out)
-    if resume:
-        if not run.checkpoint_file.exists():
-            raise ConfigError(
-                "--resume",
-                f"{run.checkpoint_file} does not exist; nothing to resume (drop --resume to start a new run)",
-            )
-        doc = run.read_checkpoint()
-        if doc.get("experiment_id") != experiment_identity(exp):
-            raise ConfigError(
-                "--resume",
-                f"{out} was made by a different experiment (its settings differ); "
-                "resume with the same experiment file, or choose another --out",
-            )
-        state = SearchState.from_dict(doc["state"])
-        return run, state, float(doc.get("wall_s", 0.0)), float(doc.get("cpu_s", 0.0))
-    if run.exists():
+#: executor columns of metrics.csv, the same for every executor (serial runs: one in-process
+#: evaluator), so a run resumed on the other executor keeps one header
+EXECUTOR_COLUMNS: dict[str, Any] = {
+    "workers": 1,
+    "restarts": 0,
+    "compute_s": 0.0,
+    "dispatch_s": 0.0,
+    "batches": 1,
+    "nodes_used": 1,
+    "evaluator_rss_mb_max": 0.0,
+    "evaluator_rss_mb": "",
+}
+
+
+@dataclass
+class Prepared:
+    """A checked, locked run folder: what `run_search` needs to start or continue."""
+
+    run: RunDir
+    state: SearchState | None  # the state to resume, or None for a new run
+    wall_s: float  # wall and CPU seconds already spent (a resumed run)
+    cpu_s: float
+    lock: FolderLock | None  # None: the caller guards the folder (a study's search cell)
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+
+def _notify(msg: str) -> None:
+    print(f"wann: {msg}", file=sys.stderr, flush=True)
+
+
+def _check_new(run: RunDir, out: Path) -> None:
+    check_writable_folder(out, "--out")
+    entries = visible_entries(out)
+    if not entries:
+        return
+    if run.checkpoint_file.exists():
         raise ConfigError(
             "--out",
             f"{out} already holds a run; pass --resume to continue it, or choose another --out (nothing was changed)",
         )
-    return run, None, 0.0, 0.0
+    shown = ", ".join(entries[:4]) + (", ..." if len(entries) > 4 else "")
+    raise ConfigError(
+        "--out",
+        f"{out} is not empty ({shown}) and holds no resumable run; a new run needs a new or empty folder: "
+        "choose another --out (nothing was changed)",
+    )
+
+
+def _check_resume(exp: Experiment, run: RunDir, out: Path) -> tuple[SearchState, dict[str, Any]]:
+    if not out.is_dir():
+        raise ConfigError("--resume", f"{out} does not exist; nothing to resume (drop --resume to start a new run)")
+    if not run.checkpoint_file.exists():
+        what = "metrics.csv but no checkpoint.json" if run.metrics_file.exists() else "no checkpoint.json"
+        raise ConfigError(
+            "--resume",
+            f"{out} holds {what}: it is not a resumable run (stopped before its first checkpoint, or not made by "
+            "wann search). Start a new run in another --out (nothing was changed)",
+        )
+    doc = run.read_checkpoint()
+    if doc.get("experiment_id") != experiment_identity(exp):
+        raise ConfigError(
+            "--resume",
+            f"{out} was made by a different experiment (its settings differ); "
+            "resume with the same experiment file, or choose another --out",
+        )
+    try:
+        state = SearchState.from_dict(doc["state"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise ConfigError(
+            "--resume",
+            f"{run.checkpoint_file} is damaged ({type(e).__name__}: {e}); restore it, or start a new run in another "
+            "--out (nothing was changed)",
+        ) from None
+    problems = []
+    if len(state.population) != exp.search.population:
+        problems.append(f"its population has {len(state.population)} genomes, the experiment {exp.search.population}")
+    bad_io = [g for g in state.population if (g.n_inputs, g.n_outputs) != _io(exp)]
+    if bad_io:
+        problems.append(f"genomes with {bad_io[0].n_inputs}/{bad_io[0].n_outputs} inputs/outputs")
+    if state.generation < 0:
+        problems.append(f"generation {state.generation}")
+    have = run.finished_generations()
+    if have < state.generation:
+        problems.append(
+            f"metrics.csv has rows for {have} generations, the checkpoint is at generation {state.generation}"
+            + ("" if run.metrics_file.exists() else " (metrics.csv is missing)")
+        )
+    if problems:
+        raise ConfigError(
+            "--resume",
+            f"{out}: the run folder's files disagree ({'; '.join(problems)}); restore the missing or changed file, "
+            "or start a new run in another --out (nothing was changed)",
+        )
+    return state, doc
+
+
+def _io(exp: Experiment) -> tuple[int, int]:
+    t = task_from_spec(exp.task)
+    return t.n_inputs, t.n_outputs
+
+
+def prepare(exp: Experiment, out: str | Path, resume: bool, notify=_notify, lock: bool = True) -> Prepared:
+    """Check and lock the run folder before any work starts (ConfigError otherwise; nothing on
+    disk is changed by a refusal). The caller releases the lock (`Prepared.release`).
+
+    lock=False: no lock file (a study's search cell, whose study folder is locked by its driver)."""
+    out = Path(out)
+    run = RunDir(out)
+    check = (lambda: _check_resume(exp, run, out)) if resume else (lambda: _check_new(run, out))
+    got = check()  # read-only: a refusal changes nothing, not even the folder's mtime
+    if not lock:
+        out.mkdir(parents=True, exist_ok=True)
+        return Prepared(run, None, 0.0, 0.0, None) if not resume else _prepared(run, got, None)
+    return _locked(out, run, check, resume, notify)
+
+
+def _prepared(run: RunDir, got, lock) -> Prepared:
+    state, doc = got
+    return Prepared(run, state, float(doc.get("wall_s", 0.0)), float(doc.get("cpu_s", 0.0)), lock)
+
+
+def _locked(out: Path, run: RunDir, check, resume: bool, notify) -> Prepared:
+    lock = FolderLock(out, "--out", command="wann search")
+    lock.acquire(take_stale=True)
+    try:
+        if lock.took_over:
+            o = lock.took_over
+            notify(f"{out} had a stale lock from pid {o.get('pid')} (no longer running); taking it over")
+        got = check()  # again, now that nobody else can write here
+    except BaseException:
+        lock.release()
+        raise
+    return _prepared(run, got, lock) if resume else Prepared(run, None, 0.0, 0.0, lock)
 
 
 def run_search(
@@ -135,13 +247,18 @@ def run_search(
     resume: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
+    prepared: Prepared | None = None,
 ) -> RunResult:
     """Run (or resume) `exp` into run directory `out` with `executor` (default: the experiment's).
 
-    stop_after: finish at most this many generations in this call (tests use it)."""
+    stop_after: finish at most this many generations in this call (tests use it). prepared: a
+    folder already checked and locked by `prepare` (the CLI does this before starting Ray); it
+    is released at the end either way."""
     out = Path(out)
     task = task_from_spec(exp.task)
-    run, state, wall0, cpu0 = prepare(exp, out, resume)
+    if prepared is None:
+        prepared = prepare(exp, out, resume)
+    run, state, wall0, cpu0 = prepared.run, prepared.state, prepared.wall_s, prepared.cpu_s
     search = Search(
         exp.search,
         exp.variation,
@@ -151,11 +268,10 @@ def run_search(
         meta={"task": task.spec(), "experiment": exp.name},
     )
     own_executor = executor is None
-    if own_executor:
-        executor = make_executor(exp)
     try:
+        if own_executor:
+            executor = make_executor(exp)
         if state is None:
-            run.path.mkdir(parents=True, exist_ok=True)
             atomic_write_text(run.experiment_file, exp.to_toml())
             state = search.init()
         else:
@@ -173,7 +289,8 @@ def run_search(
             stats = executor.stats()
             wall = wall0 + time.monotonic() - t_start
             # CPU: the driver's own time plus evaluation CPU spent in other processes
-            remote_cpu = 0.0 if stats.get("executor") == "serial" else stats.get("eval_cpu_s", 0.0) - ev_cpu_start
+            serial = stats.get("executor") == "serial"
+            remote_cpu = 0.0 if serial else stats.get("eval_cpu_s", 0.0) - ev_cpu_start
             cpu = cpu0 + (_cpu_self() - c_start) + remote_cpu
             report.update(
                 {
@@ -185,8 +302,12 @@ def run_search(
                     "cpu_s": cpu,
                 }
             )
-            report.update({k: v for k, v in stats.items() if k not in ("executor", "eval_cpu_s")})
+            report.update(EXECUTOR_COLUMNS)
+            report.update({k: v for k, v in stats.items() if k in EXECUTOR_COLUMNS})
             report["driver_rss_mb"] = _rss_mb()
+            if serial:  # evaluation runs in the driver
+                report["evaluator_rss_mb_max"] = report["driver_rss_mb"]
+                report["evaluator_rss_mb"] = f"{report['driver_rss_mb']:.0f}"
             report["process_tree_rss_mb"] = _tree_rss_mb()
             run.append_metrics(report)
             if state.best is not None and state.best.meta.get("generation") == report["generation"]:
@@ -194,12 +315,13 @@ def run_search(
             run.write_checkpoint(
                 state.to_dict(), {"experiment_id": experiment_identity(exp), "wall_s": wall, "cpu_s": cpu}
             )
-            bar.update(report)
+            bar.update(report, distributed=not serial)
             done += 1
         return RunResult(run.path, state, done, time.monotonic() - t_start)
     finally:
-        if own_executor:
+        if own_executor and executor is not None:
             executor.close()
+        prepared.release()
 
 
 def _cpu_self() -> float:
@@ -230,11 +352,3 @@ def _tree_rss_mb() -> float:
         return total / 2**20
     except Exception:
         return float("nan")
-
-
-def load_run_experiment(run_dir: str | Path) -> Experiment:
-    return load_experiment(Path(run_dir) / "experiment.toml")
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text())

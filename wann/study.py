@@ -31,7 +31,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -124,26 +123,34 @@ def _unknown(keys, allowed, where, source):
             raise ConfigError(f"{where}{k}", f"unknown key{hint}; allowed: {', '.join(sorted(allowed))}", source)
 
 
-def _int(v, path, source, lo=0):
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise ConfigError(path, f"must be an integer >= {lo}, got {v!r}", source)
+def _int(v, path, source, lo=0, hi=None):
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+        bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise ConfigError(path, f"must be an integer {bound}, got {v!r}", source)
+    return v
+
+
+def _path(v, path, source) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ConfigError(path, f"must be a file path (a string, relative to the study file), got {v!r}", source)
     return v
 
 
 def load_study(path: str | Path, out: str | Path | None = None) -> Study:
+    from wann.experiment import parse_toml
+
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError("STUDY", f"{path} does not exist; pass a study file (see experiments/study-small.toml)")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("STUDY", f"{path} is not valid TOML: {e}") from None
+    data = parse_toml(path, "STUDY", "study .toml file (see experiments/study-small.toml)")
+    if not data:
+        raise ConfigError("STUDY", f"{path} is empty; a study needs [study] and [[tasks]] tables")
     return study_from_dict(data, path.parent, str(path), out)
 
 
 def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None, out=None) -> Study:
-    from wann.experiment import experiment_from_dict
+    from wann.experiment import NAME_PATTERN, experiment_from_dict, parse_toml
+    from wann.files import read_json
     from wann.genome import Genome
+    from wann.limits import MAX_BUDGET, MAX_EPISODES, SEED_LIMIT
     from wann.tasks import make_task
 
     _unknown(data, {"study", "execution", "tasks"}, "", source)
@@ -152,12 +159,16 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
         raise ConfigError("study", 'missing [study] table (name = "...", seeds = [...])', source)
     _unknown(st, _STUDY_KEYS, "study.", source)
     name = st.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError("study.name", 'must be a non-empty string, e.g. name = "study-small"', source)
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name.strip()):
+        raise ConfigError(
+            "study.name",
+            "must be up to 100 letters, digits, '.', '_' or '-' (not starting with '.'), e.g. name = \"study-small\"",
+            source,
+        )
     seeds = st.get("seeds")
     if not isinstance(seeds, list) or not seeds:
         raise ConfigError("study.seeds", "the grid is empty: give at least one seed, e.g. seeds = [0, 1, 2]", source)
-    seeds = [_int(s, "study.seeds", source) for s in seeds]
+    seeds = [_int(s, "study.seeds", source, 0, SEED_LIMIT - 1) for s in seeds]
     if len(set(seeds)) != len(seeds):
         raise ConfigError("study.seeds", f"repeated seed in {seeds}", source)
     methods = st.get("methods")
@@ -181,10 +192,13 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
         raise ConfigError("study.sizes", "the grid is empty: give at least one size, e.g. sizes = [1.0]", source)
     for s in sizes:
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 20:
-            raise ConfigError("study.sizes", f"sizes are multiples of the champion's connections in (0, 20], got {s!r}")
-    test_episodes = _int(st.get("test_episodes", 100), "study.test_episodes", source, 1)
-    landscape_episodes = _int(st.get("landscape_episodes", 5), "study.landscape_episodes", source)
-    out_dir = Path(out) if out is not None else base / str(st.get("out", f"{name}-results"))
+            msg = f"sizes are multiples of the champion's connections in (0, 20], got {s!r}"
+            raise ConfigError("study.sizes", msg, source)
+    if len(set(sizes)) != len(sizes):
+        raise ConfigError("study.sizes", f"repeated size in {sizes}", source)
+    test_episodes = _int(st.get("test_episodes", 100), "study.test_episodes", source, 1, MAX_EPISODES)
+    landscape_episodes = _int(st.get("landscape_episodes", 5), "study.landscape_episodes", source, 0, MAX_EPISODES)
+    out_dir = Path(out) if out is not None else base / _path(st.get("out", f"{name}-results"), "study.out", source)
 
     ex = data.get("execution", {})
     if not isinstance(ex, dict):
@@ -214,27 +228,20 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
                 f"{w}search", "give exactly one of search = 'EXPERIMENT.toml' (a search per seed) or champion = 'FILE'"
             )
         if "search" in t:
-            search_file = str(base / t["search"])
+            search_file = str(base / _path(t["search"], f"{w}search", source))
             sp = Path(search_file)
-            if not sp.is_file():
-                raise ConfigError(f"{w}search", f"{sp} does not exist; give an experiment file (relative to the study)")
-            try:
-                sdata = tomllib.loads(sp.read_text())
-            except tomllib.TOMLDecodeError as e:
-                raise ConfigError(f"{w}search", f"{sp} is not valid TOML: {e}") from None
+            sdata = parse_toml(sp, f"{w}search", "experiment file (relative to the study)")
             exp = experiment_from_dict(sdata, str(sp))
             search = {**sdata, "seed": 0}
             spec = dict(exp.task)
             if "task" in t and t["task"] != spec:
                 raise ConfigError(f"{w}task", f"differs from the search experiment's [task] {spec}; drop one of them")
         else:
-            champion_file = str(base / t["champion"])
+            champion_file = str(base / _path(t["champion"], f"{w}champion", source))
             cp = Path(champion_file)
             try:
-                g = Genome.from_dict(json.loads(cp.read_text()), str(cp))
-            except FileNotFoundError:
-                raise ConfigError(f"{w}champion", f"{cp} does not exist; give a champion genome file") from None
-            except (json.JSONDecodeError, GenomeError) as e:
+                g = Genome.from_dict(read_json(cp, f"{w}champion", "champion genome file"), str(cp))
+            except GenomeError as e:
                 raise ConfigError(f"{w}champion", f"{cp} is not a genome file: {e}") from None
             champion = g.to_dict()
             spec = t.get("task") or g.meta.get("task")
@@ -255,13 +262,14 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
                     f"{task.n_inputs}/{task.n_outputs}",
                 )
         label = t.get("label", task.name.split("/")[-1])
-        if not isinstance(label, str) or not label or "/" in label:
-            raise ConfigError(f"{w}label", "must be a non-empty string without '/'", source)
+        if not isinstance(label, str) or not NAME_PATTERN.fullmatch(label):
+            msg = "must be up to 100 letters, digits, '.', '_' or '-' (it names files), e.g. label = \"swingup\""
+            raise ConfigError(f"{w}label", msg, source)
         if label in labels:
             raise ConfigError(f"{w}label", f"{label!r} is used by two tasks; give each a label", source)
         labels.add(label)
-        budget = _int(t.get("budget", 0), f"{w}budget", source, 1)
-        epochs = _int(t.get("epochs", 60), f"{w}epochs", source, 1)
+        budget = _int(t.get("budget", 0), f"{w}budget", source, 1, MAX_BUDGET)
+        epochs = _int(t.get("epochs", 60), f"{w}epochs", source, 1, 100_000)
         dense = t.get("dense")
         if dense is None:
             from wann.baselines import classify_hidden
@@ -276,11 +284,14 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
             not isinstance(dense, list)
             or not dense
             or not all(
-                isinstance(h, list) and h and all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in h)
+                isinstance(h, list)
+                and 0 < len(h) <= 16
+                and all(isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 100_000 for x in h)
                 for h in dense
             )
         ):
-            raise ConfigError(f"{w}dense", "a list of hidden-layer widths, e.g. dense = [[10], [32, 32]]", source)
+            msg = "a list of hidden-layer widths (1-16 layers of 1-100000 units), e.g. dense = [[10], [32, 32]]"
+            raise ConfigError(f"{w}dense", msg, source)
         if task.kind == "classify" and any(len(h) != 1 for h in dense):
             raise ConfigError(f"{w}dense", "classification counterparts have one hidden layer: e.g. [[128]]", source)
         tasks.append(

@@ -86,20 +86,29 @@ def load(run_dir: str | Path) -> StudyData:
     import pandas as pd
 
     from wann.compare import CELL_FORMAT, StudyDir
+    from wann.files import read_json
 
     sd = StudyDir(Path(run_dir))
-    if not sd.meta.exists():
+    if not sd.path.is_dir() or not sd.meta.exists():
         raise ConfigError("RUN_DIR", f"{run_dir} holds no study (no study.json); give a `wann compare` results folder")
-    meta = json.loads(sd.meta.read_text())
+    meta = read_json(sd.meta, "RUN_DIR", "study.json")
+    if not isinstance(meta, dict) or not all(k in meta for k in ("identity", "name", "seeds", "sizes", "tasks")):
+        raise ConfigError("RUN_DIR", f"{sd.meta} is damaged (not a `wann compare` study.json); restore it")
     table = sd.path / "results.parquet"
     if not table.exists():
         raise ConfigError("RUN_DIR", f"{table} does not exist: no cell has finished yet")
-    df = pd.read_parquet(table)
-    cells = {}
-    for f in sorted(sd.cells.glob("*.json")):
-        doc = json.loads(f.read_text())
-        if doc.get("format") == CELL_FORMAT and doc.get("identity") == meta["identity"]:
-            cells[doc["cell"]] = doc
+    try:
+        df = pd.read_parquet(table)
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise ConfigError(
+            "RUN_DIR", f"{table} is damaged ({type(e).__name__}); rerun `wann compare` on the study to rewrite it"
+        ) from None
+    missing = [c for c in ("task", "kind", "method", "seed", "final", "score", "episodes") if c not in df.columns]
+    if missing:
+        raise ConfigError(
+            "RUN_DIR", f"{table} lacks columns {missing}; rerun `wann compare` on the study to rewrite it"
+        )
+    cells = {cid: doc for cid, doc in sd.done(meta["identity"]).items() if doc.get("format") == CELL_FORMAT}
     # training work in one unit per task: RL episodes; classification examples processed (the
     # torch counterparts count examples seen, CMA-ES / NEAT one minibatch of examples per evaluation)
     cls = df["kind"] == "classify"
@@ -251,9 +260,16 @@ def _plt():
 
 
 def _save(plt, fig, path: Path, dpi: int = 110, **layout) -> Path:
+    """Save `fig` as PNG atomically (a killed report leaves the old image or the new one)."""
+    import io
+
+    from wann.files import atomic_write_bytes
+
     fig.tight_layout(**layout)
-    fig.savefig(path, dpi=dpi)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format="png")
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 
@@ -719,12 +735,41 @@ class Doc:
 
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write report.md, report.html and the plots into `out` (default RUN_DIR/report)."""
-    from wann.store import atomic_write_text
+    """Write report.md, report.html and the plots into `out` (default RUN_DIR/report): a new or
+    empty folder, or one that holds an earlier report (its files are replaced)."""
+    from wann.files import FolderLock
 
     data = load(run_dir)
     folder = Path(out) if out else data.run_dir / "report"
-    folder.mkdir(parents=True, exist_ok=True)
+    check_report_folder(folder)
+    lock = FolderLock(folder, "--out", command="wann report").acquire(take_stale=True)
+    try:
+        check_report_folder(folder)
+        return _write_report(data, folder)
+    finally:
+        lock.release()
+
+
+#: what a report folder holds (anything else means it is not one)
+REPORT_FILES = ("report.md", "report.html", "comparisons.json")
+
+
+def check_report_folder(folder: Path) -> None:
+    from wann.files import check_writable_folder, visible_entries
+
+    check_writable_folder(folder, "--out")
+    entries = visible_entries(folder)
+    other = [e for e in entries if e not in REPORT_FILES and not e.endswith(".png")]
+    if entries and ("report.md" not in entries or other):
+        shown = ", ".join((other or entries)[:3])
+        raise ConfigError(
+            "--out", f"{folder} holds files that are not a wann report ({shown}); give a new or empty folder"
+        )
+
+
+def _write_report(data: StudyData, folder: Path) -> Path:
+    from wann.store import atomic_write_text
+
     doc = Doc(folder)
     meta = data.meta
     tasks = _tasks(data)

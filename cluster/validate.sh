@@ -7,16 +7,20 @@
 # 2. uses its own containers.conf (runc, not crun; fixed ulimits) through CONTAINERS_CONF;
 # 3. builds a local base image localhost/debian-py311:bookworm with debootstrap if it is missing
 #    (no container registry is needed; set WANN_BASE=python:3.11.7-slim to use the official one);
-# 4. builds wann:dev from the top-level Dockerfile (pip inside the build uses the host network);
+# 4. builds wann:dev from the top-level Dockerfile (pip inside the build uses the host network and
+#    installs every dependency from requirements.lock with --require-hashes), and checks that the
+#    image holds exactly the lock's versions;
 # 5. generates a random token and brings up cluster/compose.yaml (a head and two workers);
 # 6. waits for 3 nodes, submits a 5-generation swing-up search as a Ray job from the host with the
 #    token, checks it succeeded and that evaluations ran on more than one node (metrics.csv,
 #    column nodes_used), checks that the same submission without the token / with a wrong token
-#    is refused, and that only 8265 is published, only on 127.0.0.1;
+#    is refused, that only 8265 is published, only on 127.0.0.1, and that every container runs
+#    with no-new-privileges, no capabilities and a read-only root file system;
 # 7. tears the cluster down (also on failure or Ctrl-C).
 #
 # Key lines start with PASS / FAIL / INFO. Exit status 0 only when every check passed.
-# Environment: WANN_BASE (base image), WANN_KEEP_IMAGE=0 (remove wann:dev at the end),
+# Environment: WANN_BASE (base image; the Dockerfile's default is python:3.11.7-slim pinned by digest),
+# WANN_KEEP_IMAGE=0 (remove wann:dev at the end),
 # WANN_VALIDATE_GENERATIONS (default 5), WANN_VALIDATE_LOGS=DIR (keep the build/job logs there).
 set -euo pipefail
 
@@ -151,6 +155,26 @@ versions=$(podman run --rm "$IMAGE" python3 -c 'import sys, ray, importlib.util 
 t = __import__("torch") if u.find_spec("torch") else None
 print(f"python {sys.version.split()[0]}, ray {ray.__version__}, torch {t.__version__ if t else None} (cuda {t.version.cuda if t else None})")')
 info "image: $versions"
+# the image holds exactly the lock's versions (pip freeze against requirements.lock)
+if podman run --rm "$IMAGE" pip list --format=freeze >"$WORK/freeze.txt" 2>/dev/null; then
+    drift=$(python3 - "$ROOT/requirements.lock" "$WORK/freeze.txt" <<'EOF'
+import re, sys
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+lock = {norm(n): v for n, v in re.findall(r"^([A-Za-z0-9][\w.-]*)==(\S+)", open(sys.argv[1]).read(), re.M)}
+got = {norm(n): v for n, v in (ln.strip().split("==", 1) for ln in open(sys.argv[2]) if "==" in ln)}
+got.pop("wann", None)
+print("; ".join(sorted(f"{n}: lock {lock.get(n)}, image {got.get(n)}" for n in set(lock) | set(got) if lock.get(n) != got.get(n))))
+EOF
+)
+    if [ -z "$drift" ]; then
+        pass "image: every installed package is the lock's version ($(grep -cE '^[a-z0-9]' requirements.lock) pins)"
+    else
+        fail "image differs from requirements.lock: $drift"
+    fi
+else
+    fail "image: pip list failed"
+fi
 # `ray up` runs its commands in login shells and copies files with rsync; its head uses ssh
 if podman run --rm "$IMAGE" bash --login -c 'command -v ray wann rsync ssh' >/dev/null 2>&1; then
     pass "image: ray, wann, rsync, ssh on PATH in a login shell (what \`ray up\` uses)"
@@ -188,6 +212,24 @@ if [ "$published" = "127.0.0.1:8265->8265/tcp " ]; then
     pass "only the dashboard/Jobs API is published, on loopback: $published"
 else
     fail "published ports: '$published' (wanted only 127.0.0.1:8265->8265/tcp)"
+fi
+
+# hardening from compose.yaml, as the kernel sees it in every container: NoNewPrivs set, no
+# capability in the bounding or effective set, and a root file system that refuses writes
+hardened=0
+for c in $(podman ps --filter "label=io.podman.compose.project=$PROJECT" --format '{{.Names}}'); do
+    status=$(podman exec "$c" grep -E '^(NoNewPrivs|CapEff|CapBnd):' /proc/1/status | tr -s '\t ' ' ' | tr '\n' ' ')
+    if [[ "$status" != *"NoNewPrivs: 1"* || "$status" != *"CapEff: 0000000000000000"* \
+            || "$status" != *"CapBnd: 0000000000000000"* ]]; then
+        fail "$c: $status (wanted NoNewPrivs 1, no capabilities)"
+    elif podman exec "$c" touch /app/.write-probe 2>/dev/null; then
+        fail "$c: the root file system is writable"
+    else
+        hardened=$((hardened + 1))
+    fi
+done
+if [ "$hardened" -eq 3 ]; then
+    pass "3 containers: no-new-privileges, no capabilities, read-only root (writes only to /tmp, /dev/shm)"
 fi
 
 # ---- 6. the job -------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 No container engine, Ray cluster or Kubernetes is needed: the Dockerfile is linted with hadolint
 (skipped when it is not installed), the Ray cluster launcher config is validated with Ray's own
-`prepare_config` + `validate_config`, and the compose file and the KubeRay RayJob are checked for
-their structure and security defaults. The end-to-end check (build the image, run the compose
-cluster, submit a job) is the opt-in `cluster/validate.sh`."""
+`prepare_config` + `validate_config`, the image's lock file is checked against pyproject.toml, and
+the compose file and the KubeRay manifest (RayJob + NetworkPolicies) are checked for their
+structure and security defaults. The end-to-end check (build the image from the lock, run the
+compose cluster, submit a job) is the opt-in `cluster/validate.sh`."""
 
 import re
 import shutil
@@ -15,15 +16,43 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = ROOT / "cluster"
 RAY_PIN = "ray[default]==2.60.0"
-TOKEN_ENV = {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN"}
+TOKEN_ENV = {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"}
+LOCK = ROOT / "requirements.lock"
+IMAGE_IN = CLUSTER / "image-requirements.in"
+BASE_TAG = "python:3.11.7-slim"
 
 
 def _load(name: str):
     return yaml.safe_load((CLUSTER / name).read_text())
+
+
+def _load_all(name: str) -> list:
+    return [d for d in yaml.safe_load_all((CLUSTER / name).read_text()) if d is not None]
+
+
+def _pyproject_deps() -> list[Requirement]:
+    return [Requirement(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+
+
+def _lock() -> dict[str, tuple[str, list[str]]]:
+    """requirements.lock as {canonical name: (version, [sha256 hashes])}."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    entries = re.split(r"\n(?=[A-Za-z0-9])", LOCK.read_text())
+    for entry in entries:
+        m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", entry)
+        if not m:
+            continue
+        name, version = canonicalize_name(m.group(1)), m.group(2)
+        assert name not in out, f"{name} pinned twice in the lock"
+        out[name] = (version, re.findall(r"--hash=sha256:([0-9a-f]{64})", entry))
+    return out
 
 
 def _hadolint() -> str | None:
@@ -43,36 +72,143 @@ def test_dockerfile_hadolint_clean():
 def test_dockerfile_pins_and_security():
     text = (ROOT / "Dockerfile").read_text()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    assert "ARG BASE=python:3.11.7-slim" in lines  # pinned patch version: Ray compares it
-    assert any(ln.startswith("FROM ${BASE}") for ln in lines)
+    # the base pinned by digest, with the tag kept for readers (pinned patch version: Ray compares it)
+    base = [ln for ln in lines if ln.startswith("ARG BASE=")]
+    assert len(base) == 1 and re.fullmatch(rf"ARG BASE={re.escape(BASE_TAG)}@sha256:[0-9a-f]{{64}}", base[0]), base
+    digest = base[0].split("@")[1]
+    comments = [ln for ln in text.splitlines() if ln.lstrip().startswith("#")]
+    assert any(BASE_TAG in c for c in comments) and any(digest.split(":")[1] in c for c in comments), (
+        "a comment must name the tag and the digest"
+    )
+    froms = [ln for ln in lines if ln.startswith("FROM ")]
+    assert froms and all(ln.startswith("FROM ${BASE}") for ln in froms), froms  # --build-arg BASE=localhost/...
     # Ray pinned, and the same pin as the project's
-    assert RAY_PIN in text
     assert f'"{RAY_PIN}"' in (ROOT / "pyproject.toml").read_text()
-    assert re.search(r"pip install [^\n]*\s\.\s", text), "the project itself must be installed"
+    # every dependency from the lock, hash-checked, wheels only; then the project with nothing more
+    assert "COPY requirements.lock" in text
+    install = [ln for ln in lines if "-r requirements.lock" in ln]
+    assert install, "the image must install from requirements.lock"
+    run = text[text.index("-r requirements.lock") - 300 : text.index("-r requirements.lock")]
+    assert "--require-hashes" in run and "--only-binary=:all:" in run
+    m = re.search(r"pip install ([^\n]*)\s\.\s", text)
+    assert m, "the project itself must be installed"
+    for flag in ("--no-deps", "--no-index", "--no-build-isolation"):
+        assert flag in m.group(1), f"the project install needs {flag}: nothing outside the lock"
+    assert "pip check" in text
     users = [ln.split(None, 1)[1] for ln in lines if ln.startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the image must run as a non-root user"
     assert "RAY_USAGE_STATS_ENABLED=0" in text and "PYTHONUNBUFFERED=1" in text
     assert "experiments" in text and "WORKDIR" in text
-    # no secret in the image: no token in ENV/ARG, no CUDA torch
+    # no secret in the image: no token in ENV/ARG
     for ln in lines:
         if ln.startswith(("ENV", "ARG")):
             assert "TOKEN" not in ln.upper(), ln
-    # torch only as the CPU build (PyPI's is CUDA), and the build fails if a CUDA torch came in anyway
-    assert "download.pytorch.org/whl/cpu" in text and "version.cuda" in text
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    torch = [d for d in deps if re.split(r"[^A-Za-z0-9_.-]", d)[0].lower() == "torch"]
-    assert all(d.replace(" ", "").startswith("torch==2.13.0") for d in torch), torch
+    # torch's CPU wheel from download.pytorch.org or a mounted folder (validate.sh), and the build
+    # fails if a CUDA torch or an nvidia-* package came in anyway
+    assert "download.pytorch.org/whl/cpu" in text and "ARG TORCH_WHEELS=" in text
+    assert "version.cuda" in text and "nvidia-" in text
 
 
 def test_dockerignore_keeps_the_context_small():
     ignored = {ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()}
     for entry in (".venv", "runs", ".git", "**/__pycache__", ".pytest_cache", ".ruff_cache"):
         assert entry in ignored, entry
-    assert "experiments" not in ignored and "wann" not in ignored
+    for needed in ("experiments", "wann", "requirements.lock", "*.lock", "pyproject.toml"):
+        assert needed not in ignored, needed
+
+
+# ---- the image's lock file -----------------------------------------------------------------------
+def test_lock_file_matches_pyproject():
+    """requirements.lock is stale when this fails: regenerate it with cluster/lock.sh."""
+    lock = _lock()
+    assert lock, "requirements.lock is empty"
+    head = LOCK.read_text().splitlines()[:8]
+    assert any("cluster/lock.sh" in ln for ln in head), "the lock must say how it was made"
+    assert all(ln.startswith("#") for ln in head[:2]), head
+    # every pin exact and hash-checked (pip --require-hashes)
+    for name, (version, hashes) in lock.items():
+        assert hashes, f"{name}=={version}: no --hash"
+    # every dependency of pyproject.toml pinned, at a version its specifier admits
+    for req in _pyproject_deps():
+        name = canonicalize_name(req.name)
+        assert name in lock, f"{req}: not in requirements.lock (run cluster/lock.sh)"
+        version = lock[name][0]
+        assert req.specifier.contains(Version(version), prereleases=True), (
+            f"{req}: the lock has {version} (run cluster/lock.sh)"
+        )
+    assert lock["ray"][0] == RAY_PIN.split("==")[1]
+    assert lock["torch"][0] == "2.13.0+cpu", "torch must be the CPU build"
+    # the CUDA build never: no nvidia-* wheels, no +cu torch
+    assert not [n for n in lock if n.startswith("nvidia-") or n == "triton"], "CUDA packages in the lock"
+    # the build backend and pip, pinned too: the Dockerfile installs the project with --no-build-isolation
+    build_requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    for r in map(Requirement, build_requires):
+        assert canonicalize_name(r.name) in lock and r.specifier.contains(lock[canonicalize_name(r.name)][0]), r
+    assert "pip" in lock
+
+
+def test_lock_extras_are_locked():
+    """The extras pyproject.toml asks for (ray[default], gymnasium[box2d]) are in the lock too, as far
+    as the installed metadata tells (only when the installed version is the locked one)."""
+    from importlib import metadata
+
+    from packaging.markers import default_environment
+
+    lock = _lock()
+    env = default_environment() | {"python_version": "3.11", "python_full_version": "3.11.7"}
+    checked = 0
+    for req in _pyproject_deps():
+        name = canonicalize_name(req.name)
+        if not req.extras:
+            continue
+        try:
+            dist = metadata.distribution(req.name)
+        except metadata.PackageNotFoundError:
+            continue
+        if Version(dist.version).public != Version(lock[name][0]).public:
+            continue
+        for dep in map(Requirement, dist.requires or []):
+            for extra in req.extras:
+                if (
+                    dep.marker is not None
+                    and "extra" in str(dep.marker)
+                    and dep.marker.evaluate(env | {"extra": extra})
+                ):
+                    assert canonicalize_name(dep.name) in lock, f"{req.name}[{extra}] needs {dep.name}: not locked"
+                    checked += 1
+    if not checked:
+        pytest.skip("the locked versions of the packages with extras are not installed here")
+
+
+def test_lock_inputs_agree_with_pyproject():
+    """cluster/image-requirements.in pins torch's CPU build: it must be pyproject.toml's torch version."""
+    extra = [
+        Requirement(ln.split("#")[0].strip()) for ln in IMAGE_IN.read_text().splitlines() if ln.split("#")[0].strip()
+    ]
+    torch_in = [r for r in extra if canonicalize_name(r.name) == "torch"]
+    torch_pp = [r for r in _pyproject_deps() if canonicalize_name(r.name) == "torch"]
+    assert torch_pp and all(str(r.specifier) == "==2.13.0" for r in torch_pp), torch_pp
+    assert [str(r.specifier) for r in torch_in] == ["==2.13.0+cpu"], torch_in
+    script = CLUSTER / "lock.sh"
+    assert script.stat().st_mode & 0o111, "lock.sh must be executable"
+    text = script.read_text()
+    for option in (
+        "--generate-hashes",
+        "--only-binary",
+        "--python-version 3.11",
+        "pyproject.toml",
+        "image-requirements.in",
+    ):
+        assert option in text, option
+    r = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
 
 
 # ---- no literal token anywhere ------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["compose.yaml", "ray-cluster.yaml", "rayjob.yaml", "validate.sh", "README.md"])
+@pytest.mark.parametrize(
+    "name",
+    ["compose.yaml", "ray-cluster.yaml", "rayjob.yaml", "validate.sh", "lock.sh", "image-requirements.in", "README.md"],
+)
 def test_no_literal_token(name):
     text = (CLUSTER / name).read_text()
     assert not re.search(r"\b[0-9a-fA-F]{32,}\b", text), "a hex string that looks like a token"
@@ -123,6 +259,13 @@ def test_compose_cluster():
         assert _memory_bytes(svc["deploy"]["resources"]["limits"]["memory"]) >= 2**30, name
         command = svc["command"] if isinstance(svc["command"], str) else " ".join(svc["command"])
         assert "--object-store-memory=" in command and "--block" in command, name
+        # hardening: no privilege gain, no capability (Ray needs none), read-only root, /tmp a tmpfs
+        assert "no-new-privileges:true" in svc["security_opt"], name
+        assert svc["cap_drop"] == ["ALL"] and not svc.get("cap_add"), f"{name}: drop every capability"
+        assert svc.get("privileged") is not True and "user" not in svc, f"{name}: the image's uid 1000"
+        assert svc["read_only"] is True, name
+        assert any(t.split(":")[0] == "/tmp" for t in svc["tmpfs"]), f"{name}: Ray writes its session to /tmp"
+        assert svc.get("network_mode") != "host" and svc.get("pid") != "host", name
         if name != "ray-head":
             assert "ports" not in svc, f"{name} must not publish ports"
             assert "--address=ray-head:6379" in command and "--num-cpus=1" in command
@@ -135,45 +278,155 @@ def test_compose_cluster():
     assert (CLUSTER / head["build"]["context"] / "Dockerfile").resolve() == ROOT / "Dockerfile"
 
 
-# ---- KubeRay RayJob -----------------------------------------------------------------------------
-def _containers(job) -> dict[str, dict]:
+# ---- KubeRay RayJob + NetworkPolicies -----------------------------------------------------------
+def _kuberay() -> tuple[dict, list[dict]]:
+    docs = _load_all("rayjob.yaml")
+    jobs = [d for d in docs if d["kind"] == "RayJob"]
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    assert len(jobs) == 1 and len(docs) == 1 + len(policies), [d["kind"] for d in docs]
+    return jobs[0], policies
+
+
+def _pod_templates(job) -> dict[str, dict]:
     cluster = job["spec"]["rayClusterSpec"]
-    out = {f"head/{c['name']}": c for c in cluster["headGroupSpec"]["template"]["spec"]["containers"]}
+    out = {"head": cluster["headGroupSpec"]["template"]}
     for group in cluster["workerGroupSpecs"]:
-        for c in group["template"]["spec"]["containers"]:
-            out[f"{group['groupName']}/{c['name']}"] = c
-    for c in job["spec"]["submitterPodTemplate"]["spec"]["containers"]:
-        out[f"submitter/{c['name']}"] = c
+        out[group["groupName"]] = group["template"]
+    out["submitter"] = job["spec"]["submitterPodTemplate"]
     return out
 
 
+def _containers(job) -> dict[str, dict]:
+    return {
+        f"{kind}/{c['name']}": c
+        for kind, template in _pod_templates(job).items()
+        for c in template["spec"].get("initContainers", []) + template["spec"]["containers"]
+    }
+
+
 def test_rayjob_manifest():
-    job = _load("rayjob.yaml")
+    job, _ = _kuberay()
     assert job["apiVersion"] == "ray.io/v1" and job["kind"] == "RayJob"
     spec = job["spec"]
     entry = spec["entrypoint"].split()
     assert entry[:3] == ["wann", "search", "experiments/swingup.toml"] and "--out" in entry
     assert (ROOT / entry[2]).is_file()
-    assert spec["rayClusterSpec"]["rayVersion"] == RAY_PIN.split("==")[1]
-    assert spec["rayClusterSpec"]["workerGroupSpecs"], "a worker group"
+    assert spec["submissionMode"] == "K8sJobMode"
+    cluster = spec["rayClusterSpec"]
+    assert cluster["rayVersion"] == RAY_PIN.split("==")[1]
+    assert Version(cluster["rayVersion"]) >= Version("2.52.0"), "KubeRay's token auth needs Ray >= 2.52.0"
+    assert cluster["workerGroupSpecs"], "a worker group"
     containers = _containers(job)
     assert any(k.startswith("head/") for k in containers) and any(k.startswith("submitter/") for k in containers)
-    secrets = set()
     for name, c in containers.items():
         assert c["image"] == "wann:dev", name
-        env = {e["name"]: e for e in c.get("env", [])}
-        assert TOKEN_ENV <= set(env), f"{name}: {sorted(TOKEN_ENV - set(env))} missing"
-        assert env["RAY_AUTH_MODE"]["value"] == "token", name
-        token = env["RAY_AUTH_TOKEN"]
-        assert "value" not in token, f"{name}: literal token"
-        ref = token["valueFrom"]["secretKeyRef"]
-        secrets.add((ref["name"], ref["key"]))
-    assert len(secrets) == 1, f"all containers must use the same Secret: {secrets}"
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"], name
+    for kind, template in _pod_templates(job).items():
+        assert template["spec"]["securityContext"]["runAsNonRoot"] is True, kind
 
 
-def test_validate_script_syntax():
-    script = CLUSTER / "validate.sh"
-    assert script.stat().st_mode & 0o111, "validate.sh must be executable"
+def test_rayjob_uses_kuberay_auth_options():
+    """Token auth through KubeRay's authOptions (v1.5.1: mode; v1.6.0: secretName), so the operator
+    itself sends the token when it submits and polls the job; no hand-written RAY_AUTH_* env."""
+    job, _ = _kuberay()
+    auth = job["spec"]["rayClusterSpec"]["authOptions"]
+    assert auth["mode"] == "token"
+    assert auth["secretName"] == "wann-ray-token"
+    assert set(auth) <= {"mode", "secretName"}, auth  # enableK8sTokenAuth: unsupported for RayJob
+    text = (CLUSTER / "rayjob.yaml").read_text()
+    assert "--from-literal=auth_token=" in text, "the Secret's key must be auth_token (KubeRay's)"
+    assert "v1.5.1" in text and "v1.6.0" in text, "say which KubeRay version brought the fields"
+    for name, c in _containers(job).items():
+        env = {e["name"] for e in c.get("env", [])}
+        assert not env & TOKEN_ENV, f"{name}: {sorted(env & TOKEN_ENV)} set by hand (the operator injects them)"
+        for e in c.get("env", []):
+            assert "TOKEN" not in e["name"].upper(), f"{name}: {e['name']}"
+
+
+def _ports(rules: list[dict]) -> set[tuple[int, int]]:
+    out = set()
+    for rule in rules:
+        for port in rule["ports"]:
+            assert port["protocol"] == "TCP" and isinstance(port["port"], int), port
+            out.add((port["port"], port.get("endPort", port["port"])))
+    return out
+
+
+def test_rayjob_network_policies():
+    """A NetworkPolicy per node kind: only the Ray ports, only from this Ray cluster's pods (plus
+    the submitter and the operator on the head's 8265); every port Ray would pick at random fixed."""
+    job, policies = _kuberay()
+    by_name = {p["metadata"]["name"]: p for p in policies}
+    assert set(by_name) == {"wann-swingup-head", "wann-swingup-workers"}, set(by_name)
+    templates = _pod_templates(job)
+    instance = job["metadata"]["name"]
+    for kind, template in templates.items():
+        assert template["metadata"]["labels"]["app.kubernetes.io/instance"] == instance, kind
+    cluster = job["spec"]["rayClusterSpec"]
+    head_params = cluster["headGroupSpec"]["rayStartParams"]
+    worker_params = cluster["workerGroupSpecs"][0]["rayStartParams"]
+    node_ports = (
+        "node-manager-port",
+        "object-manager-port",
+        "metrics-export-port",
+        "dashboard-agent-listen-port",
+        "dashboard-agent-grpc-port",
+    )
+    for params in (head_params, worker_params):
+        for key in node_ports + ("runtime-env-agent-port", "min-worker-port", "max-worker-port"):
+            assert key in params, f"{key} must be fixed for the NetworkPolicy"
+        assert {k: params[k] for k in node_ports} == {k: head_params[k] for k in node_ports}
+    worker_range = (int(worker_params["min-worker-port"]), int(worker_params["max-worker-port"]))
+    node_set = {(int(head_params[k]), int(head_params[k])) for k in node_ports} | {worker_range}
+    head_only = {
+        (int(head_params.get(k, d)),) * 2
+        for k, d in (("port", 6379), ("dashboard-port", 8265), ("ray-client-server-port", 10001))
+    }
+    assert head_only == {(6379, 6379), (8265, 8265), (10001, 10001)}
+
+    same_cluster = {"app.kubernetes.io/instance": instance, "ray.io/is-ray-node": "yes"}
+    for name, policy in by_name.items():
+        assert policy["apiVersion"] == "networking.k8s.io/v1"
+        spec = policy["spec"]
+        assert spec["policyTypes"] == ["Ingress"], name
+        for rule in spec["ingress"]:
+            assert rule.get("from") and rule.get("ports"), f"{name}: every rule names its peers and ports"
+            for peer in rule["from"]:
+                assert "ipBlock" not in peer, f"{name}: no address ranges"
+                assert peer.get("podSelector", {}).get("matchLabels"), f"{name}: peers are selected pods"
+
+    head = by_name["wann-swingup-head"]["spec"]
+    assert head["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": instance, "ray.io/node-type": "head"}
+    peers = [rule["from"][0]["podSelector"]["matchLabels"] for rule in head["ingress"]]
+    cluster_rules = [r for r, m in zip(head["ingress"], peers) if m == same_cluster]
+    assert len(cluster_rules) == 1 and "namespaceSelector" not in cluster_rules[0]["from"][0], "same namespace"
+    assert _ports(cluster_rules) == node_set | head_only
+    # the submitter pod (its template's labels) and the KubeRay operator: the Jobs API only
+    submitter = templates["submitter"]["metadata"]["labels"]
+    others = [r for r, m in zip(head["ingress"], peers) if m != same_cluster]
+    assert len(others) == 2
+    for rule in others:
+        assert _ports([rule]) == {(8265, 8265)}, rule
+    sub = [r for r in others if r["from"][0]["podSelector"]["matchLabels"].items() <= submitter.items()]
+    assert len(sub) == 1 and "namespaceSelector" not in sub[0]["from"][0]
+    assert "ray.io/is-ray-node" not in submitter, "the submitter is not a Ray node"
+    op = [r for r in others if r is not sub[0]][0]["from"][0]
+    assert op["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "kuberay-operator"}
+
+    workers = by_name["wann-swingup-workers"]["spec"]
+    assert workers["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/instance": instance,
+        "ray.io/node-type": "worker",
+    }
+    assert [r["from"][0]["podSelector"]["matchLabels"] for r in workers["ingress"]] == [same_cluster]
+    assert _ports(workers["ingress"]) == node_set, "workers serve no GCS, dashboard or client port"
+
+
+@pytest.mark.parametrize("name", ["validate.sh", "lock.sh"])
+def test_scripts_syntax(name):
+    script = CLUSTER / name
+    assert script.stat().st_mode & 0o111, f"{name} must be executable"
     r = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     if shutil.which("shellcheck"):

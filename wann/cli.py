@@ -318,8 +318,10 @@ def cmd_train(args) -> int:
             what = "a result" if (out / "result.json").exists() else "files"
             raise ConfigError("--out", f"{out} already holds {what}; give a new or empty folder (nothing was changed)")
 
+    lock = FolderLock(out, "--out", command=f"wann train {args.method}")
+    lock.check_free(take_stale=True)
     check_out()
-    lock = FolderLock(out, "--out", command=f"wann train {args.method}").acquire(take_stale=True)
+    lock.acquire(take_stale=True)
     try:
         check_out()
         if args.executor == "ray":

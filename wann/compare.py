@@ -657,8 +657,10 @@ def run_study(
     max_cells: stop after this many cells finish in this call (tests use it)."""
     sd = StudyDir(study.out)
     check_writable_folder(sd.path, "--out")
+    lock = FolderLock(sd.path, "--out", command=f"wann compare {study.name}")
+    lock.check_free(take_stale=True)
     sd.check(study)  # read-only: a refusal changes nothing
-    lock = FolderLock(sd.path, "--out", command=f"wann compare {study.name}").acquire(take_stale=True)
+    lock.acquire(take_stale=True)
     try:
         if lock.took_over and progress:
             print(

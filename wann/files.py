@@ -210,6 +210,14 @@ class FolderLock:
         recorded = doc.get("started")
         return isinstance(recorded, (int, float)) and abs(started - recorded) > 1.0  # pid reused
 
+    def check_free(self, take_stale: bool = False) -> None:
+        """Read-only: raise LockedError now if `acquire(take_stale)` would refuse (so a command
+        says "in use" before judging the folder's contents)."""
+        other = self.owner()
+        if other is None or (other and take_stale and self._is_stale(other)):
+            return
+        self._refuse_or_take(other, take_stale=False)
+
     def acquire(self, take_stale: bool = False) -> FolderLock:
         self.created = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)

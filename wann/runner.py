@@ -214,6 +214,8 @@ def prepare(exp: Experiment, out: str | Path, resume: bool, notify=_notify, lock
     out = Path(out)
     run = RunDir(out)
     check = (lambda: _check_resume(exp, run, out)) if resume else (lambda: _check_new(run, out))
+    if lock:
+        FolderLock(out, "--out").check_free(take_stale=True)  # "in use" comes before "not empty"
     got = check()  # read-only: a refusal changes nothing, not even the folder's mtime
     if not lock:
         out.mkdir(parents=True, exist_ok=True)

@@ -741,8 +741,10 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
     data = load(run_dir)
     folder = Path(out) if out else data.run_dir / "report"
+    lock = FolderLock(folder, "--out", command="wann report")
+    lock.check_free(take_stale=True)
     check_report_folder(folder)
-    lock = FolderLock(folder, "--out", command="wann report").acquire(take_stale=True)
+    lock.acquire(take_stale=True)
     try:
         check_report_folder(folder)
         return _write_report(data, folder)

@@ -312,3 +312,19 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
 
 def test_cases_cover_the_defect_classes():
     assert len(CASES) >= 80 and len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_debug_shows_the_traceback_and_bugs_say_so(tmp_path, capsys, monkeypatch):
+    from wann import cli
+    from wann.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        main(["--debug", "search", str(tmp_path / "missing.toml")])
+
+    def bug(args):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setitem(cli.COMMANDS, "show", bug)
+    assert main(["show", "g.json"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "internal error RuntimeError: boom second line" in lines[0] and "--debug" in lines[0]

@@ -360,9 +360,9 @@ def parse_toml(path: str | Path, field: str, what: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(field, f"{p} is not valid TOML: {e}") from None
     except RecursionError:
-        raise ConfigError(field, f"{p} is nested too deeply to be a {what}") from None
+        raise ConfigError(field, f"{p} is nested too deeply (a damaged file?); check the {what}") from None
 
 
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file."""
-    return experiment_from_dict(parse_toml(path, "experiment", "experiment .toml file"), str(path))
+    return experiment_from_dict(parse_toml(path, "experiment", "experiment file (.toml)"), str(path))

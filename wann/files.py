@@ -48,15 +48,15 @@ def read_text(path: str | Path, field: str, what: str = "file") -> str:
     p = Path(path)
     try:
         if p.is_dir():
-            raise ConfigError(field, f"{p} is a folder, not a {what}; give the path of the {what}")
+            raise ConfigError(field, f"{p} is a folder; give the path of the {what}")
         size = p.stat().st_size
         if size > MAX_TEXT_BYTES:
-            raise ConfigError(field, f"{p} is {size / 2**20:.0f} MiB, more than a {what} can be; check the path")
+            raise ConfigError(field, f"{p} is {size / 2**20:.0f} MiB, too large for the {what}; check the path")
         data = p.read_bytes()
     except ConfigError:
         raise
     except FileNotFoundError:
-        raise ConfigError(field, f"{p} does not exist; give the path of a {what}") from None
+        raise ConfigError(field, f"{p} does not exist; give the path of the {what}") from None
     except OSError as e:
         raise ConfigError(field, f"cannot read {p} ({e.strerror or e}); check the path and its permissions") from None
     try:
@@ -191,8 +191,8 @@ class FolderLock:
         try:
             doc = json.loads(self.file.read_text())
             return doc if isinstance(doc, dict) else {}
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no lock (or no folder: the caller reports what the path is)
         except (OSError, ValueError, RecursionError):
             return {}
 

@@ -140,7 +140,7 @@ def load_study(path: str | Path, out: str | Path | None = None) -> Study:
     from wann.experiment import parse_toml
 
     path = Path(path)
-    data = parse_toml(path, "STUDY", "study .toml file (see experiments/study-small.toml)")
+    data = parse_toml(path, "STUDY", "study file (.toml, see experiments/study-small.toml)")
     if not data:
         raise ConfigError("STUDY", f"{path} is empty; a study needs [study] and [[tasks]] tables")
     return study_from_dict(data, path.parent, str(path), out)
@@ -249,6 +249,11 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
                 spec = {"name": spec}
             if not isinstance(spec, dict) or "name" not in spec:
                 raise ConfigError(f"{w}task", "the champion names no task; add task = {name = '...'}")
+        from wann.limits import Limits
+
+        max_steps = spec.get("max_steps")
+        if isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps > Limits().max_steps:
+            raise ConfigError(f"{w}task.max_steps", f"{max_steps} is above the bound of {Limits().max_steps}", source)
         try:
             task = make_task(spec["name"], **{k: v for k, v in spec.items() if k != "name"})
         except ConfigError as e:

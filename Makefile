@@ -1,6 +1,6 @@
 # Two commands for a fresh clone:
 #   make demo   set up .venv and run a short swing-up search on a local Ray (about a minute)
-#   make test   set up .venv and run the test suite (ruff + pytest)
+#   make test   set up .venv and run the test suite (ruff + import-linter + pytest)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -20,6 +20,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check wann tests
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 test-slow: setup

@@ -2,7 +2,7 @@
 
     python experiments/select_champion.py RUN_DIR [RUN_DIR ...] --out champion.json
 
-Each run's champion.json is scored with `wann.assess.assess` on *selection* seeds (3,000,000 and
+Each run's champion.json is scored with `wann.measures.assess.assess` on *selection* seeds (3,000,000 and
 up; `wann evaluate` reports on seeds from 1,048,576), and the one with the highest best-shared-
 weight mean wins. Prints one line per run and the choice; writes the chosen genome (its meta gains
 `selected_from`, the per-run selection scores).
@@ -14,9 +14,9 @@ import argparse
 import json
 from pathlib import Path
 
-from wann.assess import assess
+from wann.measures.assess import assess
 from wann.genome import Genome
-from wann.store import atomic_write_text
+from wann.search.rundir import atomic_write_text
 
 SELECTION_SEED = 3_000_000
 

@@ -40,7 +40,7 @@ def small_genomes():
     import numpy as np
 
     from wann.genome import Genome
-    from wann.variation import VariationSettings, mutate
+    from wann.search.variation import VariationSettings, mutate
 
     rng = np.random.default_rng(7)
     s = VariationSettings()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from wann.genome import BIAS, INPUT, OUTPUT, Connection, Genome, Node
-from wann.variation import VariationSettings, mutate
+from wann.search.variation import VariationSettings, mutate
 
 
 def genome_from_edges(n_in: int, n_out: int, edges, acts: dict[int, int] | None = None) -> Genome:

@@ -17,8 +17,8 @@ import pytest
 
 from wann.cli import main
 from wann.executor import SerialExecutor
-from wann.experiment import load_experiment
-from wann.runner import run_search
+from wann.search.experiment import load_experiment
+from wann.search.run import run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 WINE = ROOT / "experiments/results/wine/champion.json"

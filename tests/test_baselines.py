@@ -9,14 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wann.baselines import RL_METHODS, run_method
-from wann.baselines.networks import WeightedNetwork, mlp_genome, outputs_reachable, structure_counts
-from wann.baselines.rl import prune_to, random_mask, small_dense_width
+from wann.baselines import run_method
+from wann.baselines.methods import ASSESSED, REGISTRY, SELECTABLE, selectable_for
+from wann.baselines.pruning import prune_to, random_mask
+from wann.baselines.rl import small_dense_width
 from wann.errors import ConfigError
 from wann.executor import SerialExecutor
 from wann.genome import Genome
 from wann.network import compile_genomes, edge_weights_from_connections, forward
 from wann.tasks import make_task
+from wann.weighted import WeightedNetwork, mlp_genome, outputs_reachable, structure_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAMPION = ROOT / "experiments/results/swingup/champion.json"
@@ -24,11 +26,12 @@ CHAMPION = ROOT / "experiments/results/swingup/champion.json"
 
 @pytest.fixture(scope="module")
 def swingup():
-    return make_task("wann/CartPoleSwingUp-v0", max_steps=200), SerialExecutor({"name": "wann/CartPoleSwingUp-v0",
-                                                                                "max_steps": 200})
+    return make_task("wann/CartPoleSwingUp-v0", max_steps=200), SerialExecutor(
+        {"name": "wann/CartPoleSwingUp-v0", "max_steps": 200}
+    )
 
 
-@pytest.mark.parametrize("method", RL_METHODS)
+@pytest.mark.parametrize("method", selectable_for("rl"))
 def test_every_rl_method_on_a_tiny_budget(method, swingup):
     task, ex = swingup
     champ = Genome.load(CHAMPION)
@@ -36,7 +39,8 @@ def test_every_rl_method_on_a_tiny_budget(method, swingup):
     r = results[0]
     assert r.method.startswith(method.split("_")[0]) or r.method == method
     assert np.isfinite(r.score["mean"]) and r.score["n"] == 5
-    assert r.budget.episodes > 0 and r.budget.env_steps > 0
+    if REGISTRY[method].role != ASSESSED or method == "wann_best_shared":  # grid search on training episodes
+        assert r.budget.episodes > 0 and r.budget.env_steps > 0
     assert outputs_reachable(r.network.genome)
     if method in ("pruned_magnitude", "pruned_taylor", "lottery_ticket", "random_sparse"):
         assert r.network.connections == champ.n_connections
@@ -110,10 +114,25 @@ def test_digits_counterparts_small():
     assert pruned.network.connections == 900 == ticket.network.connections
     assert outputs_reachable(pruned.network.genome)
     assert dense.score["accuracy"] > 0.8
-    # the converted network's accuracy (our evaluator) equals torch's own on the test split
     assert 0.0 <= ticket.score["accuracy"] <= 1.0
     rs = run_method("random_sparse", task, None, budget=2, seed=0, target=900)[0]
     assert rs.network.connections == 900
+
+
+def test_converted_network_scores_what_torch_scores():
+    """The trained torch net, converted to a genome with weights, gives the same test-split
+    predictions in our evaluator as in torch (float32 torch vs float64 evaluator: argmax ties
+    aside, identical)."""
+    import torch
+
+    from wann.baselines import supervised as sv
+
+    task = make_task("wine")
+    result, model, _ = sv.train_dense(task, [8], 3, 0)
+    x, y = task.split("test")
+    with torch.no_grad():
+        pred = model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
+    assert result.score["accuracy"] == pytest.approx(float((pred == y).mean()), abs=1.0 / len(y))
 
 
 def test_bad_method_and_missing_champion():
@@ -128,9 +147,65 @@ def test_bad_method_and_missing_champion():
 
 def test_train_cli_writes_result(tmp_path):
     out = tmp_path / "t"
-    r = subprocess.run([sys.executable, "-m", "wann.cli", "train", "small_dense", "--champion", str(CHAMPION),
-                        "--budget", "256", "--episodes", "5", "--out", str(out)], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wann.cli",
+            "train",
+            "small_dense",
+            "--champion",
+            str(CHAMPION),
+            "--budget",
+            "256",
+            "--episodes",
+            "5",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads((out / "result.json").read_text())
     assert res["method"] == "small_dense" and res["results"][0]["budget"]["episodes"] > 0
     WeightedNetwork.load(out / "small_dense.json")
+
+
+# ---- the registry ---------------------------------------------------------------------------
+
+
+def test_registry_is_complete_and_consistent():
+    from wann.baselines.recipes import RECIPES
+
+    assert set(RECIPES) == set(SELECTABLE), "every selectable method has exactly one recipe"
+    for m in REGISTRY.values():
+        assert m.parent is None or m.parent in REGISTRY, m.name
+        assert m.label and m.color.startswith("#") and m.kinds
+    assert len({m.label for m in REGISTRY.values()}) == len(REGISTRY)
+
+
+def test_train_and_compare_accept_exactly_the_same_names(tmp_path):
+    from test_compare import write_study
+
+    from wann.baselines import check_method
+    from wann.cli import build_parser
+    from wann.study.spec import load_study
+
+    swing, wine = make_task("swingup"), make_task("wine")
+    champ = {"rl": Genome.load(CHAMPION), "classify": Genome.load(ROOT / "experiments/results/wine/champion.json")}
+    for name in SELECTABLE:
+        kind = "rl" if REGISTRY[name].supports("rl") else "classify"
+        check_method(name, swing if kind == "rl" else wine, champ[kind], None)  # wann train
+        load_study(write_study(tmp_path, methods=f'["{name}"]'))  # wann compare
+    for bad in ("dense_large", "pruned_shared_signed", "wann_six_values", "prune_magnitude"):
+        with pytest.raises(ConfigError) as e_train:
+            check_method(bad, swing, champ["rl"], None)
+        with pytest.raises(ConfigError) as e_study:
+            load_study(write_study(tmp_path, methods=f'["{bad}"]'))
+        assert (
+            e_train.value.message.split(" Known:")[0].split(".")[1:]
+            == e_study.value.message.split(" Known:")[0].split(".")[1:]
+        )
+    help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert all(name in help_text for name in SELECTABLE) and "dense_large" not in help_text

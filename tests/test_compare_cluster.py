@@ -34,8 +34,8 @@ SCRIPT = textwrap.dedent(
     import json, sys, threading, time
     import ray
     from ray.cluster_utils import Cluster
-    from wann.compare import run_study
-    from wann.study import load_study
+    from wann.study.scheduler import run_study
+    from wann.study.spec import load_study
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]

@@ -11,8 +11,8 @@ import pytest
 from wann.bench import champion_sized
 from wann.errors import ConfigError
 from wann.executor import SerialExecutor
-from wann.experiment import Experiment, SearchSettings
-from wann.runner import run_search
+from wann.search.experiment import Experiment, SearchSettings
+from wann.search.run import run_search
 
 pytestmark = pytest.mark.ray
 SPEC = {"name": "wann/CartPoleSwingUp-v0"}
@@ -80,7 +80,7 @@ def test_search_on_ray_equals_serial(tmp_path, executor):
 
 
 def test_unreachable_address_is_a_clear_error():
-    from wann.distributed import _check_reachable
+    from wann.distributed.cluster import _check_reachable
 
     with pytest.raises(ConfigError, match="cannot reach a Ray cluster at 127.0.0.1:1"):
         _check_reachable("127.0.0.1:1")
@@ -117,10 +117,20 @@ def test_killed_ray_driver_resumes_to_identical_end(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RAY_ADDRESS", None)
     cmd = [sys.executable, "-m", "wann.cli", "search", str(exp), "--quiet"]
-    subprocess.run(cmd + ["--executor", "serial", "--out", str(tmp_path / "full")], check=True, env=env,
-                   capture_output=True, timeout=300)
-    p = subprocess.Popen(cmd + ["--workers", "1", "--out", str(tmp_path / "killed")], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    subprocess.run(
+        cmd + ["--executor", "serial", "--out", str(tmp_path / "full")],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    p = subprocess.Popen(
+        cmd + ["--workers", "1", "--out", str(tmp_path / "killed")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     ck = tmp_path / "killed" / "checkpoint.json"
     deadline = time.time() + 180
     while time.time() < deadline and p.poll() is None:
@@ -131,8 +141,13 @@ def test_killed_ray_driver_resumes_to_identical_end(tmp_path):
     p.wait()
     gen = json.loads(ck.read_text())["state"]["generation"]
     assert 2 <= gen < 25
-    r = subprocess.run(cmd + ["--workers", "1", "--out", str(tmp_path / "killed"), "--resume"], env=env,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        cmd + ["--workers", "1", "--out", str(tmp_path / "killed"), "--resume"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     final = [json.loads((tmp_path / d / "checkpoint.json").read_text())["state"] for d in ("full", "killed")]
     assert final[0] == final[1]

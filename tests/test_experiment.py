@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from wann.errors import ConfigError
-from wann.experiment import load_experiment
+from wann.search.experiment import load_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from wann import activations
-from wann.analysis import landscape as L
-from wann.baselines.networks import mlp_genome, with_mask
 from wann.executor import SerialExecutor
 from wann.genome import Genome
+from wann.measures import curvature, torch_net
+from wann.measures import landscape as L
 from wann.network import forward_numpy
 from wann.tasks import make_task
+from wann.weighted import mlp_genome, with_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGITS_CHAMPION = ROOT / "experiments/results/digits/champion.json"
@@ -158,11 +159,11 @@ def test_torch_forward_matches_classify_evaluator_mlp(digits):
     g = mlp_genome(64, [16], 10)
     w = np.random.default_rng(2).normal(0, 0.4, len(g.connections))
     x, y = digits.split("test")
-    lp = L.torch_log_probs(g, w, x).numpy()
+    lp = torch_net.torch_log_probs(g, w, x).numpy()
     ref = digits.log_probs(g, conn_weights=w, split="test")[0]
     np.testing.assert_allclose(lp, ref, atol=1e-10)
     assert float((lp.argmax(axis=1) == y).mean()) == digits.accuracy(g, conn_weights=w, split="test")
-    ce = float(L.loss_fn(digits, g, split="test")(w))
+    ce = float(torch_net.loss_fn(digits, g, split="test")(w))
     assert ce == pytest.approx(-ref[np.arange(len(y)), y].mean(), rel=1e-12)
 
 
@@ -171,7 +172,7 @@ def test_torch_forward_matches_classify_evaluator_champion(digits):
     x, y = digits.split("test")
     for shared in (-2.0, 1.0):
         w = np.full(len(g.connections), shared)
-        lp = L.torch_log_probs(g, w, x).numpy()
+        lp = torch_net.torch_log_probs(g, w, x).numpy()
         ref = digits.log_probs(g, weights=np.array([shared]), split="test")[0]
         np.testing.assert_allclose(lp, ref, atol=1e-9)
         acc = float((lp.argmax(axis=1) == y).mean())
@@ -188,7 +189,7 @@ def test_torch_forward_matches_numpy_forward_on_varied_genomes(small_genomes):
     for g in small_genomes:
         acts |= {n.activation for n in g.nodes}
         w = rng.normal(0, 1.0, len(g.connections))
-        out = L.torch_forward(g, w, obs).numpy()
+        out = torch_net.torch_forward(g, w, obs).numpy()
         ref = forward_numpy(g, obs, np.zeros(len(obs)), np.broadcast_to(w, (len(obs), len(w))))
         np.testing.assert_allclose(out, ref, atol=1e-10)
     assert len(acts) >= 4  # the fixture mixes activations
@@ -202,12 +203,12 @@ def test_sam_sharpness_sign_convention():
     task = FakeTask(3, 3)
     g = mlp_genome(3, [], 3)  # softmax regression: the loss is convex in the weights
     w = np.random.default_rng(0).normal(size=len(g.connections))
-    r = L.sam_sharpness(task, g, w, rho=0.05)
+    r = curvature.sam_sharpness(task, g, w, rho=0.05)
     assert set(r) >= {"loss", "loss_perturbed", "sharpness"}
     assert r["sharpness"] == pytest.approx(r["loss_perturbed"] - r["loss"])
     # convexity: L(w + e) >= L(w) + g.e = L(w) + rho ||g||
     assert r["sharpness"] >= 0.05 * r["grad_norm"] * (1 - 1e-9) > 0
-    f = L.loss_fn(task, g)
+    f = torch_net.loss_fn(task, g)
     wt = torch.tensor(w, requires_grad=True)
     (grad,) = torch.autograd.grad(f(wt), wt)
     up = float(f(torch.tensor(w) + 0.05 * grad / grad.norm()))
@@ -224,7 +225,7 @@ def test_sam_sharpness_sign_convention():
         return loss
 
     opt.step(closure)
-    r2 = L.sam_sharpness(task, g, wt.detach().numpy(), rho=0.05)
+    r2 = curvature.sam_sharpness(task, g, wt.detach().numpy(), rho=0.05)
     assert 0 <= r2["sharpness"] and r2["loss"] < r["loss"]
 
 
@@ -239,9 +240,10 @@ def test_disabled_connections_are_ignored(measure):
     w2 = w.copy()
     w2[~mask] = 123.0  # disabled weights are ignored everywhere
     if measure == "sam":
-        assert L.sam_sharpness(task, g, w) == pytest.approx(L.sam_sharpness(task, g, w2), rel=1e-12)
+        assert curvature.sam_sharpness(task, g, w) == pytest.approx(curvature.sam_sharpness(task, g, w2), rel=1e-12)
     else:
-        assert L.top_hessian_eigenvalue(task, g, w) == pytest.approx(L.top_hessian_eigenvalue(task, g, w2), rel=1e-10)
+        top = curvature.top_hessian_eigenvalue
+        assert top(task, g, w) == pytest.approx(top(task, g, w2), rel=1e-10)
 
 
 @pytest.mark.parametrize("act,seed", [(activations.TANH, 0), (activations.SIN, 1), (activations.RELU, 2)])
@@ -249,8 +251,8 @@ def test_hessian_exact_and_power_iteration_agree(act, seed):
     task = FakeTask(3, 2, n=40, seed=seed)
     g = mlp_genome(3, [4], 2, hidden_act=act)
     w = np.random.default_rng(seed).normal(0, 1.0, len(g.connections))
-    exact = L.top_hessian_eigenvalue(task, g, w)
-    power = L.top_hessian_eigenvalue(task, g, w, max_exact=0, iters=2000, tol=1e-12, seed=seed)
+    exact = curvature.top_hessian_eigenvalue(task, g, w)
+    power = curvature.top_hessian_eigenvalue(task, g, w, max_exact=0, iters=2000, tol=1e-12, seed=seed)
     assert np.isfinite(exact)
     assert power == pytest.approx(exact, rel=1e-3, abs=1e-9)
 
@@ -294,5 +296,5 @@ def test_power_iteration_finds_the_top_when_a_negative_eigenvalue_dominates():
     rng = np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
     H = torch.tensor(q @ np.diag([-5.0, -1.0, 0.2, 0.5, 1.0, 2.0]) @ q.T)
-    top = L._top_eigenvalue_power(torch, lambda u: H @ u, 6, 500, 0, 1e-13)
+    top = curvature._top_eigenvalue_power(torch, lambda u: H @ u, 6, 500, 0, 1e-13)
     assert top == pytest.approx(2.0, rel=1e-6)

@@ -16,9 +16,26 @@ def test_memory_flat_over_200_generations(tmp_path):
     env = {**os.environ}
     env.pop("RAY_ADDRESS", None)
     out = tmp_path / "run"
-    subprocess.run([sys.executable, "-m", "wann.cli", "search", str(ROOT / "experiments/swingup.toml"),
-                    "--generations", "200", "--workers", "2", "--out", str(out), "--quiet"],
-                   check=True, env=env, capture_output=True, timeout=1200)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wann.cli",
+            "search",
+            str(ROOT / "experiments/swingup.toml"),
+            "--generations",
+            "200",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=1200,
+    )
     sys.path.insert(0, str(ROOT / "experiments"))
     from check_memory import check
 

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from wann.ranking import crowding_distance, nondominated_fronts, nsga_rank
+from wann.search.ranking import crowding_distance, nondominated_fronts, nsga_rank
 
 
 def test_fronts_known_example():

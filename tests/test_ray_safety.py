@@ -109,7 +109,7 @@ def _kill_all(procs) -> None:
 
 # ---- no Ray needed -----------------------------------------------------------------------------
 def test_token_file_is_created_0600_and_existing_ones_are_tightened(tmp_path, monkeypatch):
-    from wann.distributed import _ensure_private_token
+    from wann.distributed.cluster import _ensure_private_token
 
     for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         monkeypatch.delenv(k, raising=False)
@@ -130,7 +130,7 @@ def test_token_file_is_created_0600_and_existing_ones_are_tightened(tmp_path, mo
 
 
 def test_address_forms_and_ray_log_lines():
-    from wann.distributed import _last_ray_message, _split_address
+    from wann.distributed.cluster import _last_ray_message, _split_address
 
     assert _split_address("127.0.0.1:6379") == ("127.0.0.1", 6379)
     assert _split_address("ray://head:10001") == ("head", 10001)
@@ -180,7 +180,7 @@ def non_ray_listeners():
 
 
 def test_http2_probe_rejects_non_ray_listeners(non_ray_listeners):
-    from wann.distributed import _speaks_http2
+    from wann.distributed.cluster import _speaks_http2
 
     for port in non_ray_listeners.values():
         t0 = time.monotonic()
@@ -298,7 +298,7 @@ def test_local_ray_is_private_concurrent_and_dies_with_its_driver(scratch):
 
 @pytest.mark.ray
 def test_node_watch_sees_a_healthy_session(ray_session):
-    from wann.distributed import _NodeWatch, check_ray_alive
+    from wann.distributed.cluster import _NodeWatch, check_ray_alive
 
     w = _NodeWatch()
     assert {k for k, _ in w.procs} >= {"raylet"}

@@ -18,10 +18,10 @@ import pytest
 
 from wann.cli import main
 from wann.executor import SerialExecutor
-from wann.experiment import Experiment, SearchSettings
 from wann.files import LOCK_NAME, FolderLock, LockedError, file_mode
-from wann.runner import run_search
-from wann.store import RunDir
+from wann.search.experiment import Experiment, SearchSettings
+from wann.search.run import run_search
+from wann.search.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = {"name": "wann/CartPoleSwingUp-v0", "max_steps": 100}

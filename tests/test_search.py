@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from wann.executor import SerialExecutor
-from wann.experiment import Experiment, SearchSettings
 from wann.genome import population_hash
-from wann.runner import run_search
-from wann.search import Search, rollout_seeds
+from wann.search.experiment import Experiment, SearchSettings
+from wann.search.run import run_search
+from wann.search.search import Search
+from wann.seeds import rollout_seeds
 
 SMALL = Experiment(name="t", seed=3, search=SearchSettings(population=24, generations=6))
 

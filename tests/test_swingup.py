@@ -8,8 +8,8 @@ from gymnasium.utils.env_checker import check_env
 import wann.tasks  # noqa: F401  (registers wann/CartPoleSwingUp-v0)
 from wann.genome import Genome
 from wann.network import compile_genomes, forward, forward_numpy
+from wann.search.variation import VariationSettings, mutate
 from wann.tasks import swingup
-from wann.variation import VariationSettings, mutate
 
 
 def test_registered_env_passes_checker():

@@ -9,11 +9,11 @@ import pytest
 from helpers import genome_from_edges, mutated_population
 
 from wann import activations
-from wann.assess import assess, format_assessment
 from wann.errors import ConfigError
 from wann.evaluate import evaluate
-from wann.experiment import experiment_from_dict, load_experiment
+from wann.measures.assess import assess, format_assessment
 from wann.network import compile_genomes, forward_numpy
+from wann.search.experiment import experiment_from_dict, load_experiment
 from wann.tasks import make_task, task_from_spec
 from wann.tasks.classify import ClassifyTask, load, make_classify_task, stratified_split
 

@@ -11,9 +11,9 @@ from helpers import genome_from_edges, mutated_population
 
 from wann.errors import ConfigError
 from wann.evaluate import evaluate
-from wann.experiment import experiment_from_dict, load_experiment
 from wann.network import compile_genomes
-from wann.tasks import SwingUpTask, make_task, task_from_spec
+from wann.search.experiment import experiment_from_dict, load_experiment
+from wann.tasks import SwingUpTask, make_task, task_from_spec, twins
 from wann.tasks import gym as gym_tasks
 from wann.tasks.gym import GymTask
 
@@ -165,12 +165,12 @@ def test_box_action_clipped_to_bounds():
 # ---- the numpy twins against Gymnasium -------------------------------------------------------
 
 
-@pytest.mark.parametrize("env_id", sorted(gym_tasks.TWINS))
+@pytest.mark.parametrize("env_id", sorted(twins.TWINS))
 def test_twin_matches_gymnasium_step_by_step(env_id):
     task = make_task(env_id)
     n = 8
     seeds = np.arange(100, 100 + n)
-    twin = gym_tasks.TWINS[env_id]()
+    twin = twins.TWINS[env_id]()
     obs = twin.reset(seeds)
     envs = [gymnasium.make(env_id) for _ in range(n)]
     ref = np.stack([np.asarray(e.reset(seed=int(s))[0], dtype=np.float64) for e, s in zip(envs, seeds)])
@@ -195,7 +195,7 @@ def test_twin_matches_gymnasium_step_by_step(env_id):
     assert checked > 100
 
 
-@pytest.mark.parametrize("env_id", sorted(gym_tasks.TWINS))
+@pytest.mark.parametrize("env_id", sorted(twins.TWINS))
 def test_twin_and_environment_pool_give_identical_episodes(env_id):
     vec = make_task(env_id, max_steps=150)
     pool = make_task(env_id, max_steps=150, vectorized=False)

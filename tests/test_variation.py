@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from wann import activations
 from wann.genome import Connection, Genome, Node
-from wann.variation import VariationSettings, add_connection, candidate_connections, change_activation, mutate
+from wann.search.variation import VariationSettings, add_connection, candidate_connections, change_activation, mutate
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,7 +7,7 @@ per CPU-second of this process (time.process_time), environment included, single
   6 shared weights x 3 rollouts.
 - champion: 64 champion-sized genomes (29 nodes, 52 connections, built by seeded mutation),
   6 x 3 rollouts.
-- committed_champion: experiments/results/swingup/champion.json when it exists (full-length
+- committed_champion: the committed swing-up champion (package data `wann/data/`; full-length
   episodes, the real late-search workload).
 - env_share: time of the physics alone (same number of steps) over the total.
 - numpy path: the same genomes through `forward_numpy` + `CartPoleSwingUpVec`, on a subset.
@@ -24,11 +24,13 @@ import numpy as np
 
 from wann.evaluate import evaluate
 from wann.genome import Genome
+from wann.search.variation import VariationSettings, add_connection, insert_node
+from wann.seeds import DEFAULT_SHARED_WEIGHTS
 from wann.tasks import make_task, swingup
-from wann.variation import VariationSettings, add_connection, insert_node
 
-COMMITTED_CHAMPION = Path(__file__).resolve().parent.parent / "experiments/results/swingup/champion.json"
-WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+#: the committed swing-up champion (experiments/results/swingup/champion.json), shipped as package data
+COMMITTED_CHAMPION = Path(__file__).resolve().parent / "data" / "swingup_champion.json"
+WEIGHTS = DEFAULT_SHARED_WEIGHTS
 SEEDS = (11, 12, 13)
 
 
@@ -61,7 +63,7 @@ def late_search_population(n: int = 192, seed: int = 0) -> list[Genome]:
     run full 1000-step episodes); champion-sized genomes when no champion is committed."""
     if not COMMITTED_CHAMPION.exists():
         return champion_sized(n, seed=seed)
-    from wann.variation import mutate
+    from wann.search.variation import mutate
 
     champ = Genome.load(COMMITTED_CHAMPION)
     rng = np.random.default_rng(seed)
@@ -133,13 +135,52 @@ def run_bench(quick: bool = False, scaling: bool = False, progress: bool = True)
         "fresh": _workload("fresh population", fresh_population(), task, min_cpu, 4 if quick else 16, say),
         "champion": _workload("champion-sized", champion_sized(), task, min_cpu, 2 if quick else 6, say),
     }
-    committed = Path(__file__).resolve().parent.parent / "experiments/results/swingup/champion.json"
-    if committed.exists():
+    if COMMITTED_CHAMPION.exists():
         result["committed_champion"] = _workload(
-            "committed champion", [Genome.load(committed)] * 8, task, min_cpu, 1, say
+            "committed champion", [Genome.load(COMMITTED_CHAMPION)] * 8, task, min_cpu, 1, say
         )
     if scaling:
-        from wann.distributed import scaling_benchmark
-
         result["scaling"] = scaling_benchmark(progress=say, quick=quick)
     return result
+
+
+def scaling_benchmark(progress=print, quick: bool = False, generations: int | None = None) -> dict[str, float]:
+    """Wall time of one swing-up generation (192 genomes x 6 weights x 3 rollouts) serial, on Ray
+    with 1 worker and with 2 workers (median over several generations, same genomes)."""
+    from wann.distributed.cluster import connect, disconnect
+    from wann.distributed.pool import RayExecutor
+    from wann.executor import SerialExecutor
+
+    reps = generations or (3 if quick else 7)
+    pop = late_search_population()
+    spec = {"name": "wann/CartPoleSwingUp-v0"}
+    seeds_for = [[1000 * k + r for r in range(3)] for k in range(reps + 1)]
+
+    def timed(ex) -> float:
+        ex.evaluate(pop, WEIGHTS, seeds_for[-1])  # warm-up (compilation, batch sizing)
+        times = []
+        for k in range(reps):
+            t0 = time.perf_counter()
+            ex.evaluate(pop, WEIGHTS, seeds_for[k])
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    progress("bench: scaling, serial ...")
+    serial = timed(SerialExecutor(spec))
+    out = {"serial_s": serial}
+    started = connect(None, num_cpus=2)  # False when Ray is already up
+    try:
+        for n in (1, 2):
+            progress(f"bench: scaling, Ray with {n} worker(s) ...")
+            ex = RayExecutor(spec, workers=n)
+            try:
+                out[f"ray{n}_s"] = timed(ex)
+            finally:
+                ex.close()
+    finally:
+        if started:
+            disconnect()
+    out["ray1_over_serial"] = out["ray1_s"] / serial
+    out["ray2_over_serial"] = out["ray2_s"] / serial
+    out["genomes"] = len(pop)
+    return out

@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from wann.errors import WannError
+from wann.baselines.methods import SELECTABLE
+from wann.errors import ConfigError, WannError
 from wann.limits import EVAL_SEED_LIMIT, MAX_BUDGET, MAX_EPISODES, MAX_WORKERS, SEED_LIMIT
+from wann.seeds import TEST_SEED
 
 
 def _positive(kind, lo: int = 0, hi: int | None = None):
@@ -27,6 +29,16 @@ def _positive(kind, lo: int = 0, hi: int | None = None):
         return v
 
     return parse
+
+
+def _widths(s: str) -> list[int]:
+    try:
+        widths = [int(x) for x in s.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated widths such as 32,32, got {s!r}") from None
+    if not widths or len(widths) > 16 or not all(1 <= w <= 100_000 for w in widths):
+        raise argparse.ArgumentTypeError(f"1-16 widths of 1-100000 units, got {s!r}")
+    return widths
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--task", help="task name (default: the one the genome file records)")
     e.add_argument("--episodes", type=_positive(int, 1, MAX_EPISODES), default=100, help="fresh episodes per condition")
     e.add_argument(
-        "--seed", type=_positive(int, 0, EVAL_SEED_LIMIT - 1), default=2**20, help="base seed of the fresh episodes"
+        "--seed", type=_positive(int, 0, EVAL_SEED_LIMIT - 1), default=TEST_SEED, help="base seed of the fresh episodes"
     )
     e.add_argument(
         "--selection-episodes",
@@ -74,14 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     t = sub.add_parser("train", help="train a counterpart: dense, pruned, tuned WANN, NEAT ...")
-    t.add_argument(
-        "method",
-        help="dense | dense_large | small_dense | wann_best_shared | wann_tuned | "
-        "wann_retrained | pruned_magnitude | pruned_taylor | lottery_ticket | random_sparse | neat",
-    )
+    t.add_argument("method", help="one of: " + " | ".join(SELECTABLE) + " (as in a study's methods)")
     t.add_argument("--task", help="task name (default: the champion's task)")
     t.add_argument("--champion", help="WANN champion genome JSON (its topology, and the default target count)")
     t.add_argument("--target", type=_positive(int, 1, 10**7), help="connection count for pruned/sparse/small nets")
+    t.add_argument("--hidden", type=_widths, help="dense hidden widths, e.g. 32,32 (default: the task's reference)")
     t.add_argument(
         "--budget",
         type=_positive(int, 1, MAX_BUDGET),
@@ -145,6 +154,9 @@ def describe_error(e: BaseException, command: str) -> tuple[int, str]:
         "search": "; finished generations are in the checkpoint (--resume continues)",
         "compare": "; finished cells are saved (rerun to resume)",
     }.get(command, "")
+    if isinstance(e, ConfigError) and e.field in FLAGS.get(command, {}):
+        flag = FLAGS[command][e.field]
+        return 2, _one_line(f"{e.source + ': ' if e.source else ''}{flag}: {e.message}")
     if isinstance(e, WannError):
         return 2, _one_line(str(e))
     if isinstance(e, OSError):
@@ -163,13 +175,20 @@ def describe_error(e: BaseException, command: str) -> tuple[int, str]:
     return 1, f"internal error {type(e).__name__}: {_one_line(str(e))} (a bug: rerun with --debug for the traceback)"
 
 
+#: library errors name settings; on the command line they are these flags
+FLAGS = {
+    "train": {"champion": "--champion", "target": "--target", "method": "METHOD", "task.name": "--task"},
+    "evaluate": {"task": "--task", "task.name": "--task"},
+}
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split()) or "(no message)"
 
 
 def cmd_compare(args) -> int:
-    from wann.compare import run_study
-    from wann.study import load_study
+    from wann.study.scheduler import run_study
+    from wann.study.spec import load_study
 
     study = load_study(args.study, out=args.out)
     res = run_study(study, executor=args.executor, workers=args.workers, address=args.address, progress=not args.quiet)
@@ -192,8 +211,8 @@ def cmd_report(args) -> int:
 
 def cmd_search(args) -> int:
     from wann.errors import ConfigError
-    from wann.experiment import check_bounds, load_experiment
-    from wann.runner import make_executor, prepare, run_search
+    from wann.search.experiment import check_bounds, load_experiment
+    from wann.search.run import make_executor, prepare, run_search
 
     exp = load_experiment(args.experiment)
     if args.generations is not None:
@@ -277,8 +296,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from wann.assess import assess, format_assessment
     from wann.genome import Genome
+    from wann.measures.assess import assess, format_assessment
 
     g = Genome.load(args.genome)
     result = assess(
@@ -291,8 +310,8 @@ def cmd_evaluate(args) -> int:
 def cmd_train(args) -> int:
     from wann.baselines import run_method
     from wann.errors import ConfigError
+    from wann.files import atomic_write_text
     from wann.genome import Genome
-    from wann.store import atomic_write_text
     from wann.tasks import make_task, task_from_spec
 
     champion = Genome.load(args.champion) if args.champion else None
@@ -343,6 +362,7 @@ def cmd_train(args) -> int:
                 args.target,
                 progress=lambda m: print(m, file=sys.stderr, flush=True),
                 test_episodes=args.episodes,
+                hidden=args.hidden,
             )
         finally:
             executor.close()
@@ -379,10 +399,12 @@ def cmd_bench(args) -> int:
 
 def _format_bench(r) -> str:
     lines = []
-    for k in ("fresh", "champion"):
+    for k in ("fresh", "champion", "committed_champion"):
+        if k not in r:
+            continue
         v = r[k]
         lines.append(
-            f"{k:>9}: {v['network_steps_per_cpu_s'] / 1e6:6.2f} M network-steps/CPU-s "
+            f"{k:>18}: {v['network_steps_per_cpu_s'] / 1e6:6.2f} M network-steps/CPU-s "
             f"(numpy path {v['numpy_network_steps_per_cpu_s'] / 1e6:.3f} M, x{v['speedup_vs_numpy']:.0f}), "
             f"environment share {v['env_share']:.0%}"
         )

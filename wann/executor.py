@@ -62,3 +62,50 @@ class SerialExecutor:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class CellRunner(Protocol):
+    """Where a study's cells run: `submit(key, fn, *args)` queues ``fn(*args)``; `wait()` returns
+    the calls that finished as (key, result, None) or (key, None, error text); at most
+    `concurrency` run at once. `SerialCellRunner` runs them here, `wann.distributed.RayCellRunner`
+    as one-CPU Ray tasks."""
+
+    concurrency: int
+
+    def submit(self, key: Any, fn: Any, *args: Any) -> None: ...
+
+    def wait(self) -> list[tuple[Any, Any, str | None]]: ...
+
+    def running(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class SerialCellRunner:
+    """Run each submitted call in this process when `wait` is called (one at a time); an
+    exception becomes the call's error (its traceback), KeyboardInterrupt propagates."""
+
+    concurrency = 1
+
+    def __init__(self):
+        self._queue: list[tuple[Any, Any, tuple]] = []
+
+    def running(self) -> int:
+        return len(self._queue)
+
+    def submit(self, key: Any, fn: Any, *args: Any) -> None:
+        self._queue.append((key, fn, args))
+
+    def wait(self) -> list[tuple[Any, Any, str | None]]:
+        if not self._queue:
+            return []
+        key, fn, args = self._queue.pop(0)
+        try:
+            return [(key, fn(*args), None)]
+        except Exception:
+            import traceback
+
+            return [(key, None, traceback.format_exc())]
+
+    def close(self) -> None:
+        self._queue = []

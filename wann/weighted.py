@@ -51,7 +51,7 @@ class WeightedNetwork:
         }
 
     def save(self, path: str | Path) -> None:
-        from wann.store import atomic_write_text
+        from wann.files import atomic_write_text
 
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
 

@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from wann.baselines.networks import WeightedNetwork, flops_per_step, structure_counts
+from wann.weighted import WeightedNetwork, flops_per_step, structure_counts
 
-#: fresh test episodes use the same seeds as `wann evaluate` (never used for training/selection)
-TEST_SEED = 2**20
+#: fractions of a training budget at which counterparts record a checkpoint score
 CHECKPOINTS = (0.10, 0.25, 0.50, 1.00)
 
 

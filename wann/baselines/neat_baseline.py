@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from wann import activations
+from wann.baselines.cmaes import score
 from wann.baselines.common import Budget, CpuClock, TrainResult
-from wann.baselines.networks import WeightedNetwork
-from wann.baselines.rl import score
 from wann.genome import BIAS, HIDDEN, INPUT, OUTPUT, Connection, Genome, Node
-from wann.search import derived_rng
+from wann.seeds import derived_rng
+from wann.weighted import WeightedNetwork
 
 CONFIG = """
 [NEAT]

@@ -1,329 +1,34 @@
-"""Trained and pruned counterparts on RL tasks, scored with the project's own evaluators.
+"""Trained and pruned counterparts on RL tasks: the recipes, scored with the project's own evaluators.
 
-Training is CMA-ES (package `cma`; Hansen's reference implementation): full covariance up to 400
-parameters, separable (diagonal) above. Each generation all candidates see the same episode seeds
-(common random numbers). The network kept is the distribution mean (`xfavorite`), scored on fresh
-test episodes at 10, 25, 50 and 100 % of the training budget.
-
-Pruning (Molchanov et al. 2016 and successors) removes connections of a trained dense net down to
-a target count, a round at a time, each round followed by CMA-ES fine-tuning of the kept weights:
-- magnitude: |w|;  taylor: the output-sensitivity form E_s |w * d pi(s)/dw| over states visited by
-  the trained policy (a distillation loss has zero gradient at the unpruned point);
-- scores normalised per layer (L2) before the global ranking; a connection is only removed when
-  every output keeps a path from an input (no layer collapse);
+Each recipe builds a network, trains it with the CMA-ES engine (`wann.baselines.cmaes`, where the
+budget in episodes and the weight-vector shapes are defined) and scores it on fresh test episodes:
+- dense / small dense: an MLP (tanh hidden, linear outputs) from small random weights;
+- WANN champion: best shared weight (grid search), individually tuned weights (CMA-ES offsets
+  from the best shared value), or the topology retrained from fresh random weights;
+- pruned: a trained dense net pruned to a target count a round at a time (magnitude or Taylor
+  criterion, `wann.baselines.pruning`), each round followed by CMA-ES fine-tuning of the kept
+  weights;
 - lottery ticket: the final magnitude mask, kept weights rewound to their initial values and
   retrained; random sparse: a connectivity-checked random mask of the same count, trained.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-
-import cma
 import numpy as np
 
 from wann import activations
-from wann.baselines.common import CHECKPOINTS, TEST_SEED, Budget, CpuClock, TrainResult, mean_sd
-from wann.baselines.networks import WeightedNetwork, mlp_genome, mlp_layer_slices, with_mask
+from wann.baselines.cmaes import Progress, cmaes, fit_masked, init_weights, score
+from wann.baselines.common import Budget, CpuClock, TrainResult
+from wann.baselines.pruning import layer_ids, normalise_per_layer, output_sensitivity, prune_to, random_mask
 from wann.genome import Genome
-from wann.search import derived_rng
-
-Progress = Callable[[str], None]
-
-
-def score(executor, net: WeightedNetwork, episodes: int = 100, seed: int = TEST_SEED) -> dict[str, float]:
-    """Mean +- SD of the return over `episodes` fresh episodes (seeds seed..seed+episodes-1); for
-    classification tasks also the test-split accuracy."""
-    task = getattr(executor, "task", None)
-    if getattr(task, "kind", "rl") == "classify":
-        acc = float(task.accuracy(net.genome, conn_weights=net.weights, split="test"))
-        return {"accuracy": acc, "mean": acc, "sd": 0.0, "n": len(task.split("test")[1])}
-    r, _ = executor.evaluate_weights(net.genome, net.weights[None, :], list(range(seed, seed + episodes)))
-    return mean_sd(r[0])
-
-
-def cmaes(
-    executor,
-    genome: Genome,
-    base: np.ndarray,
-    free: np.ndarray,
-    x0: np.ndarray,
-    budget_episodes: int,
-    seed: int,
-    sigma0: float = 0.5,
-    popsize: int = 32,
-    episodes_per_candidate: int = 4,
-    checkpoint_episodes: int = 20,
-    budget: Budget | None = None,
-    progress: Progress | None = None,
-    label: str = "cmaes",
-    span: tuple[int, int] | None = None,
-) -> tuple[np.ndarray, Budget, list[dict]]:
-    """Optimise weights[free] (starting at x0) by CMA-ES; other weights stay at `base`.
-
-    span: (episodes already spent, total episodes) when this call is one stage of a longer
-    schedule (iterative pruning): checkpoints then fall at 10/25/50/100 % of the total and report
-    cumulative episodes. Returns (weights (C,), budget used, checkpoints). Budget counts training
-    episodes only."""
-    budget = budget or Budget()
-    clock = CpuClock(executor)
-    n = int(free.sum())
-    weights = base.astype(np.float64).copy()
-    if n == 0:
-        return weights, budget, []
-    opts = {
-        "popsize": popsize,
-        "seed": int(seed) % (2**31 - 1) + 1,
-        "verbose": -9,
-        "CMA_diagonal": n > 400,
-        "tolfun": 0,
-        "tolfunhist": 0,
-        "tolx": 0,
-        "tolstagnation": 10**9,
-    }
-    es = cma.CMAEvolutionStrategy(np.asarray(x0, dtype=np.float64), sigma0, opts)
-    per_gen = popsize * episodes_per_candidate
-    generations = max(1, budget_episodes // per_gen)
-    if span is None:
-        marks = {max(1, math.ceil(f * generations)): f for f in CHECKPOINTS}
-    else:
-        offset, total = span
-        marks = {}
-        for f in CHECKPOINTS:
-            g = math.ceil((f * total - offset) / per_gen)
-            if f == 1.0 and offset + budget_episodes >= total:
-                g = generations
-            if 1 <= g <= generations:
-                marks[g] = f
-    checkpoints = []
-    start_eps = 0 if span is not None else budget.episodes
-    for gen in range(1, generations + 1):
-        xs = np.asarray(es.ask())
-        rows = np.repeat(weights[None, :], len(xs), axis=0)
-        rows[:, free] = xs
-        seeds = [int(derived_rng(seed, gen, 7).integers(2**30)) + k for k in range(episodes_per_candidate)]
-        r, st = executor.evaluate_weights(genome, rows, seeds)
-        es.tell(list(xs), list(-r.mean(axis=1)))
-        budget.add(r.size, st.sum(), clock.lap())
-        if gen in marks:
-            w = weights.copy()
-            w[free] = es.result.xfavorite
-            s = score(executor, WeightedNetwork(genome, w), checkpoint_episodes, TEST_SEED + 500_000)
-            checkpoints.append(
-                {
-                    "fraction": marks[gen],
-                    "episodes": budget.episodes - start_eps,
-                    "env_steps": budget.env_steps,
-                    "cpu_s": budget.cpu_s,
-                    "score_mean": s["mean"],
-                    "score_sd": s["sd"],
-                }
-            )
-            if progress:
-                progress(
-                    f"{label}: {marks[gen]:.0%} of {budget_episodes} episodes, "
-                    f"mean {s['mean']:.1f} on {checkpoint_episodes} held-out episodes"
-                )
-    weights[free] = es.result.xfavorite
-    return weights, budget, checkpoints
-
-
-def fit_masked(
-    executor,
-    genome: Genome,
-    mask: np.ndarray,
-    start: np.ndarray,
-    budget_episodes: int,
-    seed: int,
-    method: str,
-    test_episodes: int = 100,
-    progress: Progress | None = None,
-    sigma0: float = 0.5,
-) -> TrainResult:
-    """Train the weights genome.connections[mask] by CMA-ES from `start` (C,) and score the
-    result: the shared tail of every 'train this sparse net' method."""
-    base = np.where(mask, start, 0.0)
-    w, budget, ck = cmaes(
-        executor,
-        genome,
-        base,
-        mask,
-        start[mask],
-        budget_episodes,
-        seed,
-        sigma0=sigma0,
-        progress=progress,
-        label=method.replace("_", " "),
-    )
-    net = WeightedNetwork(genome, np.where(mask, w, 0.0), {"method": method})
-    return TrainResult(method, net, score(executor, net, test_episodes), budget, ck)
-
-
-# ---- helpers ---------------------------------------------------------------------------------
+from wann.seeds import DEFAULT_SHARED_WEIGHTS
+from wann.weighted import WeightedNetwork, mlp_genome, with_mask
 
 
 def small_dense_width(n_in: int, n_out: int, target_connections: int) -> int:
     """Hidden width of a one-layer MLP whose connection count (biases included) is closest to
     the target: h (n_in + 1) + n_out (h + 1)."""
     return max(1, round((target_connections - n_out) / (n_in + 1 + n_out)))
-
-
-def init_weights(n: int, seed: int) -> np.ndarray:
-    return derived_rng(seed, 0, 11).normal(0.0, 0.1, n)
-
-
-def layer_ids(genome: Genome) -> np.ndarray:
-    """Destination layer of each connection (for per-layer score normalisation)."""
-    level = genome.layers()
-    return np.array([level[c.destination] for c in genome.connections])
-
-
-def normalise_per_layer(scores: np.ndarray, layers: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    out = scores.astype(np.float64).copy()
-    for lv in np.unique(layers):
-        sel = (layers == lv) & mask
-        norm = np.linalg.norm(out[sel])
-        if norm > 0:
-            out[sel] /= norm
-    return out
-
-
-def prune_to(genome: Genome, mask: np.ndarray, scores: np.ndarray, target: int) -> np.ndarray:
-    """Remove the lowest-scoring kept connections until `target` remain, skipping any whose
-    removal would leave an output without a path from an input. Connections with score +inf are
-    never removed.
-
-    Exact and incremental: each node keeps the number of kept in-edges from input-reachable
-    sources; a removal that drops a node's count to 0 cascades to its successors, and is undone
-    when the cascade reaches an output."""
-    mask = mask.copy()
-    conns = genome.connections
-    src = np.array([c.source for c in conns])
-    dst = np.array([c.destination for c in conns])
-    n_ids = genome.next_id
-    reach = np.zeros(n_ids, dtype=bool)
-    reach[1 : genome.n_inputs + 1] = True
-    for n in genome.topological_order():
-        if not reach[n]:
-            reach[n] = bool(np.any(mask & (dst == n) & reach[src]))
-    reach_in = np.zeros(n_ids, dtype=np.int64)
-    np.add.at(reach_in, dst[mask & reach[src]], 1)
-    out_edges: dict[int, list[int]] = {}
-    for k, s_ in enumerate(src):
-        out_edges.setdefault(int(s_), []).append(k)
-    outputs = set(genome.output_ids)
-    for k in np.argsort(scores, kind="stable"):
-        if mask.sum() <= target or (not np.isfinite(scores[k]) and scores[k] > 0):
-            break
-        if not mask[k]:
-            continue
-        if not reach[src[k]]:
-            mask[k] = False
-            continue
-        local: dict[int, int] = {}
-        lost: list[int] = []
-        stack = [int(dst[k])]
-        local[stack[0]] = reach_in[stack[0]] - 1
-        if local[stack[0]] == 0:
-            lost.append(stack[0])
-        else:
-            stack = []
-        ok = not (lost and lost[0] in outputs)
-        while stack and ok:
-            n = stack.pop()
-            for e in out_edges.get(n, ()):
-                if not mask[e] or e == k:
-                    continue
-                d = int(dst[e])
-                local[d] = local.get(d, reach_in[d]) - 1
-                if local[d] == 0:
-                    if d in outputs:
-                        ok = False
-                        break
-                    lost.append(d)
-                    stack.append(d)
-        if not ok:
-            continue
-        mask[k] = False
-        for n, v in local.items():
-            reach_in[n] = v
-        reach[lost] = False
-    return mask
-
-
-def random_mask(genome: Genome, target: int, seed: int, keep: np.ndarray | None = None) -> np.ndarray:
-    """A random mask with `target` connections in which every output has a path from an input
-    (connections flagged in `keep` are always kept)."""
-    rng = derived_rng(seed, 0, 13)
-    full = np.ones(len(genome.connections), dtype=bool)
-    scores = rng.random(len(full))
-    if keep is not None:
-        scores[keep] = np.inf
-    return prune_to(genome, full, scores, target)
-
-
-def output_sensitivity(
-    task, net: WeightedNetwork, episodes: int = 8, max_states: int = 4000, seed: int = 77
-) -> np.ndarray:
-    """Taylor scores for policies: E_s |w_e * d pi(s) / d w_e| (summed over outputs) over states
-    the policy visits, per connection. Gradients by central differences over all rows at once
-    (exact enough for a ranking; the network is small)."""
-    states = visited_states(task, net, episodes, max_states, seed)
-    from wann.network import compile_genomes, edge_weights_from_connections, forward
-
-    batch = compile_genomes([net.genome])
-    cols = np.flatnonzero(net.mask)
-    eps = 1e-5
-    S = len(states)
-    scores = np.zeros(len(net.weights))
-    rows = np.zeros(S, dtype=np.int64)
-    for k in cols:
-        wp, wm = net.weights.copy(), net.weights.copy()
-        wp[k] += eps
-        wm[k] -= eps
-        ew = edge_weights_from_connections(batch, 0, np.stack([wp, wm]))
-        op = forward(batch, rows, states, 0.0, np.repeat(ew[:1], S, axis=0))
-        om = forward(batch, rows, states, 0.0, np.repeat(ew[1:], S, axis=0))
-        grad = (op - om) / (2 * eps)  # (S, n_out)
-        scores[k] = np.mean(np.abs(net.weights[k] * grad).sum(axis=1))
-    return scores
-
-
-def visited_states(task, net: WeightedNetwork, episodes: int, max_states: int, seed: int) -> np.ndarray:
-    """Observations along the policy's own episodes (real Gymnasium environments)."""
-    import gymnasium as gym
-
-    from wann.network import compile_genomes, edge_weights_from_connections, forward
-
-    batch = compile_genomes([net.genome])
-    ew = edge_weights_from_connections(batch, 0, net.weights[None, :])
-    env = gym.make(task.name, **getattr(task, "env_kwargs", {}))
-    states = []
-    for e in range(episodes):
-        obs, _ = env.reset(seed=seed + e)
-        for _ in range(task.max_steps):
-            obs = np.asarray(obs, dtype=np.float64).reshape(1, -1)
-            states.append(obs[0])
-            out = forward(batch, np.zeros(1, dtype=np.int64), obs, 0.0, ew)[0]
-            obs, _, term, trunc, _ = env.step(action_from_outputs(env.action_space, out))
-            if term or trunc or len(states) >= max_states:
-                break
-        if len(states) >= max_states:
-            break
-    env.close()
-    return np.asarray(states)
-
-
-def action_from_outputs(space, out: np.ndarray):
-    import gymnasium as gym
-
-    if isinstance(space, gym.spaces.Discrete):
-        return int(np.argmax(out))
-    return np.clip(out, space.low, space.high).astype(space.dtype)
-
-
-# ---- methods ----------------------------------------------------------------------------------
 
 
 def train_dense(
@@ -361,10 +66,10 @@ def best_shared(
     executor, task, champion: Genome, episodes: int = 20, seed: int = 5_000_000, test_episodes: int = 100
 ) -> TrainResult:
     """Grid search of the shared weight on training episodes (-2..2 step 0.1, 0 excluded)."""
-    from wann.assess import weight_grid
+    from wann.measures.assess import weight_grid
 
     clock = CpuClock(executor)
-    grid = weight_grid((-2.0, -1.0, -0.5, 0.5, 1.0, 2.0))
+    grid = weight_grid(DEFAULT_SHARED_WEIGHTS)
     C = len(champion.connections)
     rows = np.repeat(grid[:, None], C, axis=1)
     r, st = executor.evaluate_weights(champion, rows, list(range(seed, seed + episodes)))
@@ -547,9 +252,9 @@ def shared_weight_probe(
 ) -> dict:
     """A (pruned) mask evaluated WANN-style: every kept weight = sign(w) * one shared value (signs
     kept), and all positive. Returns both shared-weight profiles and the best value's test score."""
-    from wann.assess import weight_grid
+    from wann.measures.assess import weight_grid
 
-    grid = weight_grid((-2.0, -1.0, -0.5, 0.5, 1.0, 2.0))
+    grid = weight_grid(DEFAULT_SHARED_WEIGHTS)
     sign = np.sign(net.weights)
     sign[sign == 0] = 1.0
     out = {}
@@ -573,7 +278,8 @@ def dense_layout(task_name: str, n_in: int, n_out: int) -> dict[str, list[int]]:
 
 
 __all__ = [
-    "cmaes",
+    "score",
+    "small_dense_width",
     "train_dense",
     "best_shared",
     "tune_wann",
@@ -582,7 +288,5 @@ __all__ = [
     "lottery_ticket",
     "random_sparse",
     "shared_weight_probe",
-    "small_dense_width",
-    "mlp_layer_slices",
-    "score",
+    "dense_layout",
 ]

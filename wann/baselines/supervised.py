@@ -22,8 +22,8 @@ import numpy as np
 
 from wann import activations
 from wann.baselines.common import CHECKPOINTS, Budget, TrainResult
-from wann.baselines.networks import WeightedNetwork, mlp_genome, with_mask
-from wann.baselines.rl import layer_ids, normalise_per_layer, prune_to, random_mask
+from wann.baselines.pruning import layer_ids, normalise_per_layer, prune_to, random_mask
+from wann.weighted import WeightedNetwork, mlp_genome, with_mask
 
 
 def _torch():

@@ -27,10 +27,9 @@ from wann.errors import GenomeError
 from wann.genome import Genome
 from wann.limits import MAX_ABS_WEIGHT
 from wann.network import compile_genomes
+from wann.seeds import DEFAULT_SHARED_WEIGHTS, SELECTION_OFFSET, TEST_SEED
 from wann.tasks import make_task, task_from_spec
-
-DEFAULT_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
-SELECTION_OFFSET = 10_000_000  # selection episodes use seeds far from the test seeds
+from wann.tasks.base import TaskKind
 
 
 def _search_values(v: Any) -> tuple[float, ...]:
@@ -65,7 +64,7 @@ def assess(
     genome: Genome,
     task_name: str | None = None,
     episodes: int = 100,
-    seed: int = 2**20,
+    seed: int = TEST_SEED,
     selection_episodes: int | None = None,
 ) -> dict[str, Any]:
     """Score `genome` under every condition. Returns a JSON-ready dict (see module docstring);
@@ -84,12 +83,12 @@ def assess(
         from wann.errors import ConfigError
 
         raise ConfigError(
-            "--task",
+            "task",
             f"{task.name} needs {task.n_inputs} inputs and {task.n_outputs} outputs; "
             f"the genome has {genome.n_inputs} and {genome.n_outputs}",
         )
-    search_values = _search_values(genome.meta.get("shared_weights", DEFAULT_WEIGHTS))
-    if task.kind == "classify":
+    search_values = _search_values(genome.meta.get("shared_weights", DEFAULT_SHARED_WEIGHTS))
+    if task.kind == TaskKind.CLASSIFY:
         return _assess_classify(task, genome, search_values, episodes, seed)
     batch = compile_genomes([genome])
     test_seeds = seed + np.arange(episodes)

@@ -44,10 +44,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,8 @@ from wann import activations
 from wann.errors import ConfigError
 from wann.files import read_text
 from wann.limits import MAX_ABS_WEIGHT, MAX_WORKERS, SEED_LIMIT, Limits
-from wann.variation import VariationSettings
+from wann.search.variation import VariationSettings
+from wann.seeds import DEFAULT_SHARED_WEIGHTS
 
 #: experiment names become folder names: letters, digits, '.', '_', '-' (not leading '.')
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
@@ -67,7 +69,7 @@ class SearchSettings:
 
     population: int = 192
     generations: int = 1024
-    shared_weights: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+    shared_weights: tuple[float, ...] = DEFAULT_SHARED_WEIGHTS
     rollouts: int = 3
     p_init: float = 0.5
     tournament: int = 8
@@ -93,9 +95,22 @@ class Experiment:
     execution: ExecutionSettings = ExecutionSettings()
     limits: Limits = Limits()
 
+    def resolved(self) -> Experiment:
+        """The experiment with every task-dependent default filled in (the hidden activations
+        of ``[variation]``: the task's set when not given). Files and Python give the same
+        experiment once resolved."""
+        if self.variation.activations is not None:
+            return self
+        from wann.tasks import task_from_spec
+
+        acts = tuple(task_from_spec(self.task).hidden_activations)
+        return self.replace(variation=dataclasses.replace(self.variation, activations=acts))
+
     def to_toml(self) -> str:
-        """The experiment as TOML (what a run directory records as ``experiment.toml``); the
-        ``[limits]`` table only when it differs from the defaults."""
+        """The experiment as TOML (what a run directory records as ``experiment.toml``), resolved;
+        the ``[limits]`` table only when it differs from the defaults."""
+        if self.variation.activations is None:
+            return self.resolved().to_toml()
         lines = [f"name = {_toml_value(self.name)}", f"seed = {self.seed}", "", "[task]"]
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in self.task.items()]
         sections = ("search", "variation", "execution") + (("limits",) if self.limits != Limits() else ())
@@ -366,3 +381,9 @@ def parse_toml(path: str | Path, field: str, what: str) -> dict[str, Any]:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file."""
     return experiment_from_dict(parse_toml(path, "experiment", "experiment file (.toml)"), str(path))
+
+
+def experiment_identity(exp: Experiment) -> str:
+    """Hash of everything that determines results (not generations, not where it executes)."""
+    body = replace(exp, search=replace(exp.search, generations=0), execution=type(exp.execution)(), limits=Limits())
+    return hashlib.sha256(body.to_toml().encode()).hexdigest()[:16]

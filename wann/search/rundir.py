@@ -20,13 +20,16 @@ import csv
 import io
 import json
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wann.errors import ConfigError
-from wann.files import atomic_write_text, read_text
-
-__all__ = ["CHECKPOINT_FORMAT", "RunDir", "atomic_write_text"]
+from wann.files import FolderLock, atomic_write_text, check_writable_folder, read_text, visible_entries
+from wann.search.experiment import Experiment, experiment_identity
+from wann.search.search import SearchState
+from wann.tasks import task_from_spec
 
 CHECKPOINT_FORMAT = "wann.checkpoint/1"
 #: files a run writes (anything else in a run folder was not made by `wann search`)
@@ -142,3 +145,132 @@ def _fmt(v: Any) -> Any:
     if isinstance(v, float):
         return f"{v:.6g}" if abs(v) < 1e-3 or abs(v) >= 1e6 else f"{v:.6f}".rstrip("0").rstrip(".")
     return v
+
+
+# ---- checking and locking a run folder before a run -----------------------------------------
+
+
+@dataclass
+class Prepared:
+    """A checked, locked run folder: what `run_search` needs to start or continue."""
+
+    run: RunDir
+    state: SearchState | None  # the state to resume, or None for a new run
+    wall_s: float  # wall and CPU seconds already spent (a resumed run)
+    cpu_s: float
+    lock: FolderLock | None  # None: the caller guards the folder (a study's search cell)
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+
+def _notify(msg: str) -> None:
+    print(f"wann: {msg}", file=sys.stderr, flush=True)
+
+
+def _check_new(run: RunDir, out: Path) -> None:
+    check_writable_folder(out, "--out")
+    entries = visible_entries(out)
+    if not entries:
+        return
+    if run.checkpoint_file.exists():
+        raise ConfigError(
+            "--out",
+            f"{out} already holds a run; pass --resume to continue it, or choose another --out (nothing was changed)",
+        )
+    shown = ", ".join(entries[:4]) + (", ..." if len(entries) > 4 else "")
+    raise ConfigError(
+        "--out",
+        f"{out} is not empty ({shown}) and holds no resumable run; a new run needs a new or empty folder: "
+        "choose another --out (nothing was changed)",
+    )
+
+
+def _check_resume(exp: Experiment, run: RunDir, out: Path) -> tuple[SearchState, dict[str, Any]]:
+    if not out.is_dir():
+        raise ConfigError("--resume", f"{out} does not exist; nothing to resume (drop --resume to start a new run)")
+    if not run.checkpoint_file.exists():
+        what = "metrics.csv but no checkpoint.json" if run.metrics_file.exists() else "no checkpoint.json"
+        raise ConfigError(
+            "--resume",
+            f"{out} holds {what}: it is not a resumable run (stopped before its first checkpoint, or not made by "
+            "wann search). Start a new run in another --out (nothing was changed)",
+        )
+    doc = run.read_checkpoint()
+    if doc.get("experiment_id") != experiment_identity(exp):
+        raise ConfigError(
+            "--resume",
+            f"{out} was made by a different experiment (its settings differ); "
+            "resume with the same experiment file, or choose another --out",
+        )
+    try:
+        state = SearchState.from_dict(doc["state"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise ConfigError(
+            "--resume",
+            f"{run.checkpoint_file} is damaged ({type(e).__name__}: {e}); restore it, or start a new run in another "
+            "--out (nothing was changed)",
+        ) from None
+    problems = []
+    if len(state.population) != exp.search.population:
+        problems.append(f"its population has {len(state.population)} genomes, the experiment {exp.search.population}")
+    bad_io = [g for g in state.population if (g.n_inputs, g.n_outputs) != _io(exp)]
+    if bad_io:
+        problems.append(f"genomes with {bad_io[0].n_inputs}/{bad_io[0].n_outputs} inputs/outputs")
+    if state.generation < 0:
+        problems.append(f"generation {state.generation}")
+    have = run.finished_generations()
+    if have < state.generation:
+        problems.append(
+            f"metrics.csv has rows for {have} generations, the checkpoint is at generation {state.generation}"
+            + ("" if run.metrics_file.exists() else " (metrics.csv is missing)")
+        )
+    if problems:
+        raise ConfigError(
+            "--resume",
+            f"{out}: the run folder's files disagree ({'; '.join(problems)}); restore the missing or changed file, "
+            "or start a new run in another --out (nothing was changed)",
+        )
+    return state, doc
+
+
+def _io(exp: Experiment) -> tuple[int, int]:
+    t = task_from_spec(exp.task)
+    return t.n_inputs, t.n_outputs
+
+
+def prepare(exp: Experiment, out: str | Path, resume: bool, notify=_notify, lock: bool = True) -> Prepared:
+    """Check and lock the run folder before any work starts (ConfigError otherwise; nothing on
+    disk is changed by a refusal). The caller releases the lock (`Prepared.release`).
+
+    lock=False: no lock file (a study's search cell, whose study folder is locked by its driver)."""
+    out = Path(out)
+    run = RunDir(out)
+    check = (lambda: _check_resume(exp, run, out)) if resume else (lambda: _check_new(run, out))
+    if lock:
+        FolderLock(out, "--out").check_free(take_stale=True)  # "in use" comes before "not empty"
+    got = check()  # read-only: a refusal changes nothing, not even the folder's mtime
+    if not lock:
+        out.mkdir(parents=True, exist_ok=True)
+        return Prepared(run, None, 0.0, 0.0, None) if not resume else _prepared(run, got, None)
+    return _locked(out, run, check, resume, notify)
+
+
+def _prepared(run: RunDir, got, lock) -> Prepared:
+    state, doc = got
+    return Prepared(run, state, float(doc.get("wall_s", 0.0)), float(doc.get("cpu_s", 0.0)), lock)
+
+
+def _locked(out: Path, run: RunDir, check, resume: bool, notify) -> Prepared:
+    lock = FolderLock(out, "--out", command="wann search")
+    lock.acquire(take_stale=True)
+    try:
+        if lock.took_over:
+            o = lock.took_over
+            notify(f"{out} had a stale lock from pid {o.get('pid')} (no longer running); taking it over")
+        got = check()  # again, now that nobody else can write here
+    except BaseException:
+        lock.release()
+        raise
+    return _prepared(run, got, lock) if resume else Prepared(run, None, 0.0, 0.0, lock)

@@ -1,6 +1,6 @@
 """The weight-agnostic search as an explicit state and pure ask/tell steps (no I/O, no Ray).
 
-    search = Search(settings, variation, n_inputs, n_outputs, seed)
+    search = Search.for_task(task, settings, variation, seed)
     state = search.init()
     while state.generation < settings.generations:
         genomes, seeds = search.ask(state)
@@ -23,22 +23,11 @@ from typing import Any
 import numpy as np
 
 from wann.evaluate import Evaluation
-from wann.experiment import SearchSettings
 from wann.genome import Genome, genomes_from
-from wann.ranking import nsga_rank, wann_objectives
-from wann.variation import VariationSettings, mutate
-
-_INIT, _SELECT, _ROLLOUT = 0, 1, 2
-
-
-def derived_rng(seed: int, generation: int, purpose: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, generation, purpose]))
-
-
-def rollout_seeds(seed: int, generation: int, rollouts: int) -> list[int]:
-    """Common random numbers: one base seed per generation, rollout r uses base + r."""
-    base = int(derived_rng(seed, generation, _ROLLOUT).integers(0, 2**31 - 2**16))
-    return [base + r for r in range(rollouts)]
+from wann.search.experiment import SearchSettings
+from wann.search.ranking import nsga_rank, wann_objectives
+from wann.search.variation import VariationSettings, mutate
+from wann.seeds import INIT, SELECT, derived_rng, rollout_seeds
 
 
 @dataclass(frozen=True)
@@ -79,6 +68,11 @@ class SearchState:
 
 @dataclass(frozen=True)
 class Search:
+    """The pure ask/tell search: `init() -> state`, `ask(state) -> (genomes, rollout seeds)`,
+    `tell(state, evaluation) -> (next state, report)`. No I/O; every random choice is derived from
+    (seed, generation, purpose). `meta` is recorded in every champion's meta (e.g. its task).
+    Build it with `Search.for_task`, which resolves the task's defaults."""
+
     settings: SearchSettings
     variation: VariationSettings
     n_inputs: int
@@ -86,8 +80,26 @@ class Search:
     seed: int
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def for_task(
+        cls,
+        task,
+        settings: SearchSettings | None = None,
+        variation: VariationSettings | None = None,
+        seed: int = 0,
+        meta: dict[str, Any] | None = None,
+    ) -> Search:
+        """A search on `task` (a `wann.tasks.Task`): its interface, its hidden activations when
+        `variation.activations` is None, and its spec in every champion's meta, so a champion
+        from ask/tell can be assessed on its task. Defaults: the paper's settings, seed 0."""
+        variation = variation or VariationSettings()
+        if variation.activations is None:
+            variation = replace(variation, activations=tuple(task.hidden_activations))
+        full_meta = {"task": task.spec(), **(meta or {})}
+        return cls(settings or SearchSettings(), variation, task.n_inputs, task.n_outputs, seed, full_meta)
+
     def init(self) -> SearchState:
-        rng = derived_rng(self.seed, 0, _INIT)
+        rng = derived_rng(self.seed, 0, INIT)
         pop = tuple(
             Genome.initial(self.n_inputs, self.n_outputs, rng, self.settings.p_init)
             for _ in range(self.settings.population)
@@ -114,7 +126,7 @@ class Search:
         conns = np.array([g.n_connections for g in pop])
         nodes = np.array([g.n_nodes for g in pop])
 
-        rng = derived_rng(self.seed, state.generation, _SELECT)
+        rng = derived_rng(self.seed, state.generation, SELECT)
         use_conn = bool(rng.random() < s.connection_objective_prob)
         order = nsga_rank(wann_objectives(mean, top, conns, use_conn))
 
@@ -174,7 +186,3 @@ class Search:
         parents = np.minimum(a, b)
         children += [mutate(pool[p], rng, self.variation) for p in parents]
         return children
-
-
-def with_generations(settings: SearchSettings, n: int) -> SearchSettings:
-    return replace(settings, generations=n)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wann import activations
+from wann.activations import ALL as ACTIVATION_IDS
 from wann.genome import BIAS, HIDDEN, INPUT, OUTPUT, Connection, Genome, Node
 
 OPERATORS = ("add_connection", "insert_node", "enable", "change_activation")
@@ -31,7 +31,8 @@ OPERATORS = ("add_connection", "insert_node", "enable", "change_activation")
 class VariationSettings:
     """Operator probabilities (normalised to sum 1) and the activation choices.
 
-    `activations`: ids hidden nodes may take (default: all ten). `mutate_output_activation`: let
+    `activations`: ids hidden nodes may take (None: the task's set, resolved by
+    `Search.for_task` / `Experiment.resolved`; all ten for most tasks). `mutate_output_activation`: let
     change-activation also act on output nodes (reference issue #22; off by default, as in the
     paper, where outputs stay linear).
     """
@@ -41,7 +42,11 @@ class VariationSettings:
     enable: float = 0.05
     change_activation: float = 0.50
     mutate_output_activation: bool = False
-    activations: tuple[int, ...] = activations.ALL
+    activations: tuple[int, ...] | None = None
+
+    def choices(self) -> tuple[int, ...]:
+        """The activation ids hidden nodes may take (all ten when unresolved)."""
+        return self.activations if self.activations is not None else ACTIVATION_IDS
 
     def probabilities_raw(self) -> tuple[float, float, float, float]:
         return (self.add_connection, self.insert_node, self.enable, self.change_activation)
@@ -102,7 +107,8 @@ def insert_node(g: Genome, rng: np.random.Generator, s: VariationSettings) -> Ge
     k = enabled[int(rng.integers(len(enabled)))]
     old = g.connections[k]
     new_id = g.next_id
-    act = int(s.activations[int(rng.integers(len(s.activations)))])
+    acts = s.choices()
+    act = int(acts[int(rng.integers(len(acts)))])
     conns = list(g.connections)
     conns[k] = Connection(old.source, old.destination, False)
     conns += [Connection(old.source, new_id, True), Connection(new_id, old.destination, True)]
@@ -126,7 +132,7 @@ def change_activation(g: Genome, rng: np.random.Generator, s: VariationSettings)
         return None
     k = targets[int(rng.integers(len(targets)))]
     node = g.nodes[k]
-    choices = [a for a in s.activations if a != node.activation]
+    choices = [a for a in s.choices() if a != node.activation]
     if not choices:
         return None
     nodes = list(g.nodes)

@@ -35,32 +35,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from wann.baselines.methods import check_name, selectable_for
 from wann.errors import ConfigError, GenomeError
-
-#: the rows a study can ask for; `wann_*` rows are measured on each seed's WANN champion
-RL_STUDY_METHODS = (
-    "wann_random_shared",
-    "wann_random_individual",
-    "wann_best_shared",
-    "wann_tuned",
-    "wann_retrained",
-    "dense",
-    "small_dense",
-    "pruned_magnitude",
-    "pruned_taylor",
-    "lottery_ticket",
-    "random_sparse",
-    "neat",
-)
-CLASSIFY_STUDY_METHODS = RL_STUDY_METHODS[:3] + ("wann_ensemble",) + RL_STUDY_METHODS[3:]
-#: measured by `wann.assess` in one cell per seed (no training)
-ASSESSED = ("wann_random_shared", "wann_random_individual", "wann_best_shared", "wann_ensemble")
-#: one cell per (seed, size): the target connection count is size x the champion's count
-SIZED = ("small_dense", "pruned_magnitude", "pruned_taylor", "lottery_ticket", "random_sparse")
+from wann.tasks.base import TaskKind
 
 
 def methods_for(kind: str) -> tuple[str, ...]:
-    return CLASSIFY_STUDY_METHODS if kind == "classify" else RL_STUDY_METHODS
+    """The methods a study runs on a task of `kind` (the registry's selectable ones)."""
+    return selectable_for(kind)
 
 
 @dataclass
@@ -137,7 +119,9 @@ def _path(v, path, source) -> str:
 
 
 def load_study(path: str | Path, out: str | Path | None = None) -> Study:
-    from wann.experiment import parse_toml
+    """Read and validate a study file (see the module docstring); `out` overrides its results
+    folder. Every check runs here, before any work: one ConfigError names the field."""
+    from wann.search.experiment import parse_toml
 
     path = Path(path)
     data = parse_toml(path, "STUDY", "study file (.toml, see experiments/study-small.toml)")
@@ -147,10 +131,10 @@ def load_study(path: str | Path, out: str | Path | None = None) -> Study:
 
 
 def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None, out=None) -> Study:
-    from wann.experiment import NAME_PATTERN, experiment_from_dict, parse_toml
     from wann.files import read_json
     from wann.genome import Genome
     from wann.limits import MAX_BUDGET, MAX_EPISODES, SEED_LIMIT
+    from wann.search.experiment import NAME_PATTERN, experiment_from_dict, parse_toml
     from wann.tasks import make_task
 
     _unknown(data, {"study", "execution", "tasks"}, "", source)
@@ -177,14 +161,8 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
             raise ConfigError(
                 "study.methods", "the grid is empty: list at least one method, or drop the key for all", source
             )
-        every = tuple(dict.fromkeys(CLASSIFY_STUDY_METHODS + RL_STUDY_METHODS))
         for m in methods:
-            if m not in every:
-                close = difflib.get_close_matches(str(m), every, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                if m == "dense_large":
-                    hint = " List the widths in the task's dense = [[...], [...]] instead."
-                raise ConfigError("study.methods", f"unknown method {m!r}.{hint} Known: {', '.join(every)}", source)
+            check_name(m, "study.methods", source=source)
         if len(set(methods)) != len(methods):
             raise ConfigError("study.methods", "a method is listed twice", source)
     sizes = st.get("sizes", [1.0])
@@ -277,12 +255,12 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
         epochs = _int(t.get("epochs", 60), f"{w}epochs", source, 1, 100_000)
         dense = t.get("dense")
         if dense is None:
-            from wann.baselines import classify_hidden
+            from wann.baselines.recipes import classify_hidden
             from wann.baselines.rl import dense_layout
 
             dense = (
                 [classify_hidden(task)]
-                if task.kind == "classify"
+                if task.kind == TaskKind.CLASSIFY
                 else list(dense_layout(task.name, task.n_inputs, task.n_outputs).values())
             )
         if (
@@ -297,11 +275,11 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
         ):
             msg = "a list of hidden-layer widths (1-16 layers of 1-100000 units), e.g. dense = [[10], [32, 32]]"
             raise ConfigError(f"{w}dense", msg, source)
-        if task.kind == "classify" and any(len(h) != 1 for h in dense):
+        if task.kind == TaskKind.CLASSIFY and any(len(h) != 1 for h in dense):
             raise ConfigError(f"{w}dense", "classification counterparts have one hidden layer: e.g. [[128]]", source)
         tasks.append(
             StudyTask(
-                label, task.spec(), task.kind, budget, epochs, dense, search, search_file, champion, champion_file
+                label, task.spec(), str(task.kind), budget, epochs, dense, search, search_file, champion, champion_file
             )
         )
     if methods is not None and not any(m in methods_for(t.kind) for t in tasks for m in methods):

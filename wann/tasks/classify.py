@@ -35,7 +35,7 @@ from wann import activations
 from wann.errors import ConfigError
 from wann.genome import Genome
 from wann.network import CompiledBatch, compile_genomes, edge_weights_from_connections, forward
-from wann.tasks import Task
+from wann.tasks.base import Task, TaskKind
 
 #: name -> scikit-learn loader (in sklearn.datasets)
 DATASETS: dict[str, str] = {
@@ -289,7 +289,7 @@ def make_classify_task(
         options,
         hidden_activations=activations.NO_STEP,
         input_names=names,
-        kind="classify",
+        kind=TaskKind.CLASSIFY,
         dataset=name,
         test_fraction=float(test_fraction),
         split_seed=split_seed,

@@ -23,6 +23,9 @@ Three implementations share these equations:
   step through it, so they give identical trajectories.
 - the numba kernel `_episodes`, which fuses the network forward pass and the physics for all
   episodes of a genome in lockstep (the search's hot loop), tested against the numpy path.
+
+`SwingUpTask` is the task the search runs (through the fused kernel); `make_swingup_task` is its
+factory in `wann.tasks.registry`, which also registers the Gymnasium id `SWINGUP_ID`.
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit
 
+from wann.errors import ConfigError
 from wann.network import CompiledBatch, forward_individual_lanes, forward_shared_lanes, row_arrays
+from wann.tasks.base import Task
+
+SWINGUP_ID = "wann/CartPoleSwingUp-v0"
 
 GRAVITY = 9.82
 M_CART = 0.5
@@ -330,3 +337,29 @@ def run_episodes_numpy(genome, weights, seeds, conn_weights=None, max_steps: int
         total += reward
         steps += live
     return total, steps
+
+
+# ---------------------------------------------------------------------------------------------
+# the task
+# ---------------------------------------------------------------------------------------------
+
+
+class SwingUpTask(Task):
+    """CartPoleSwingUp through the fused numba kernel (see the module docstring)."""
+
+    def run_episodes(self, batch, row_genome, row_weight, row_seed, row_edge_weights=None):
+        return run_episodes(batch, row_genome, row_weight, row_seed, row_edge_weights, max_steps=self.max_steps)
+
+
+def make_swingup_task(max_steps: int = 1000) -> Task:
+    """The swing-up task (`SWINGUP_ID`); `max_steps` other than 1000 is recorded in its options."""
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+        raise ConfigError("task.max_steps", f"must be a positive integer, got {max_steps!r}")
+    return SwingUpTask(
+        SWINGUP_ID,
+        5,
+        1,
+        max_steps,
+        {"max_steps": max_steps} if max_steps != 1000 else {},
+        input_names=("x", "x_dot", "cos th", "sin th", "th_dot"),
+    )

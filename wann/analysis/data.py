@@ -1,0 +1,112 @@
+"""A study's results as the report reads them: `load(run_dir)` -> `StudyData` (the tidy table
+`results.parquet` with a training-work column and the structure-probe rows, plus the finished
+cells' documents), and the small keys every part of the report shares (task order, size order,
+the first dense width)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wann.baselines.methods import CLASSIFY
+from wann.errors import ConfigError
+
+#: the structure probe of each pruned-magnitude net, reported as rows of their own:
+#: report row -> the table column that holds its score
+PROBE_ROWS = {"pruned_shared_signed": "shared_signed", "pruned_shared_positive": "shared_positive"}
+
+
+@dataclass
+class StudyData:
+    run_dir: Path
+    meta: dict[str, Any]
+    df: Any  # pandas.DataFrame: every row of results.parquet
+    cells: dict[str, dict]
+
+    @property
+    def final(self):
+        return self.df[self.df["final"]]
+
+    def task_kind(self, task: str) -> str:
+        return next(t["kind"] for t in self.meta["tasks"] if t["label"] == task)
+
+    def metric(self, task: str) -> str:
+        return "test accuracy" if self.task_kind(task) == CLASSIFY else "mean return"
+
+
+def load(run_dir: str | Path) -> StudyData:
+    import pandas as pd
+
+    from wann.files import read_json
+    from wann.study.results import CELL_FORMAT, StudyDir
+
+    sd = StudyDir(Path(run_dir))
+    if not sd.path.is_dir() or not sd.meta.exists():
+        raise ConfigError("RUN_DIR", f"{run_dir} holds no study (no study.json); give a `wann compare` results folder")
+    meta = read_json(sd.meta, "RUN_DIR", "study.json")
+    if not isinstance(meta, dict) or not all(k in meta for k in ("identity", "name", "seeds", "sizes", "tasks")):
+        raise ConfigError("RUN_DIR", f"{sd.meta} is damaged (not a `wann compare` study.json); restore it")
+    table = sd.path / "results.parquet"
+    if not table.exists():
+        raise ConfigError("RUN_DIR", f"{table} does not exist: no cell has finished yet")
+    try:
+        df = pd.read_parquet(table)
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise ConfigError(
+            "RUN_DIR", f"{table} is damaged ({type(e).__name__}); rerun `wann compare` on the study to rewrite it"
+        ) from None
+    missing = [c for c in ("task", "kind", "method", "seed", "final", "score", "episodes") if c not in df.columns]
+    if missing:
+        raise ConfigError(
+            "RUN_DIR", f"{table} lacks columns {missing}; rerun `wann compare` on the study to rewrite it"
+        )
+    cells = {cid: doc for cid, doc in sd.done(meta["identity"]).items() if doc.get("format") == CELL_FORMAT}
+    # training work in one unit per task: RL episodes; classification examples processed (the
+    # torch counterparts count examples seen, CMA-ES / NEAT one minibatch of examples per evaluation)
+    cls = df["kind"] == CLASSIFY
+    df["work"] = np.where(cls & (df["env_steps"] > 0), df["env_steps"], df["episodes"]) + df["parent_episodes"]
+    df = _with_probe_rows(df)
+    return StudyData(sd.path, meta, df, cells)
+
+
+def _with_probe_rows(df):
+    """The structure probe of each pruned-magnitude net as rows of its own (final only)."""
+    import pandas as pd
+
+    base = df[(df["method"] == "pruned_magnitude") & df["final"]]
+    extra = []
+    for name, col in PROBE_ROWS.items():
+        r = base.copy()
+        r["method"] = name
+        r["score"] = r[col]
+        r["score_sd"] = np.nan
+        r["parent"] = base["cell"]
+        extra.append(r[r["score"].notna()])
+    return pd.concat([df, *extra], ignore_index=True)
+
+
+def tasks(data: StudyData) -> list[str]:
+    """The study's task labels that have rows, in the study's order."""
+    return [t["label"] for t in data.meta["tasks"] if t["label"] in set(data.df["task"])]
+
+
+def size_key(s: str) -> tuple:
+    """Sort key of a size: "-" (unsized) first, then "0.5x" < "1x" < ..., then dense widths by total."""
+    if s.endswith("x"):
+        return (1, float(s[:-1]))
+    if s == "-":
+        return (0, 0.0)
+    return (2, sum(int(x) for x in s.split("-")))
+
+
+def dense_label(h) -> str:
+    """A dense net's hidden widths as its size label: [32, 32] -> "32-32"."""
+    return "-".join(map(str, h))
+
+
+def dense0(data: StudyData, task: str) -> str:
+    """The size label of a task's first dense width (the pruned nets' parent)."""
+    return dense_label(next(t["dense"][0] for t in data.meta["tasks"] if t["label"] == task))

@@ -1,0 +1,227 @@
+"""The report's figures, one PNG per call: score versus training budget, every seed's final score,
+score versus connection count, the landscapes (shared-weight profile, robustness, 1-D slice), and
+drawings of the best and the median seed's champion. Labels, colours and order come from the
+registry of methods (`wann.baselines.methods`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from wann.analysis import stats
+from wann.analysis.data import PROBE_ROWS, StudyData, size_key
+from wann.analysis.tables import LANDSCAPE_METHODS, landscapes
+from wann.baselines import methods
+from wann.baselines.methods import CLASSIFY
+
+#: the methods that train, in the registry's order (the budget curves)
+TRAINED = tuple(m.name for m in methods.METHODS if m.role == methods.TRAINED)
+
+
+def _color(method: str, default: str | None = None) -> str | None:
+    """The registry's colour of a method; the structure-probe rows are drawn in matplotlib's
+    default (or `default`) colour, as the report always drew them."""
+    return default if method in PROBE_ROWS else methods.get(method).color
+
+
+def _label(method: str) -> str:
+    return methods.get(method).label
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(plt, fig, path: Path, dpi: int = 110, **layout) -> Path:
+    """Save `fig` as PNG atomically (a killed report leaves the old image or the new one)."""
+    import io
+
+    from wann.files import atomic_write_bytes
+
+    fig.tight_layout(**layout)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def plot_budget_curves(data: StudyData, task: str, path: Path) -> Path:
+    """Score vs training episodes (checkpoints at 10/25/50/100 %), mean and 95 % CI over seeds."""
+    plt = _plt()
+    d = data.df[(data.df["task"] == task)]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for m in TRAINED:
+        dm = d[d["method"] == m]
+        if dm.empty:
+            continue
+        size = "1x" if (dm["size"] == "1x").any() else sorted(set(dm["size"]), key=size_key)[0]
+        dm = dm[dm["size"] == size]
+        xs, ys, lo, hi = [], [], [], []
+        for fr in sorted(set(dm["fraction"])):
+            g = dm[dm["fraction"] == fr]
+            s = stats.summarize(g["score"].to_numpy())
+            xs.append(float(g["work"].mean()))
+            ys.append(s["mean"])
+            lo.append(s["ci_low"])
+            hi.append(s["ci_high"])
+        label = _label(m) + ("" if size in ("-", "1x") else f" ({size})")
+        ax.plot(xs, ys, "o-", color=_color(m), label=label, ms=3)
+        ax.fill_between(xs, lo, hi, color=_color(m), alpha=0.12)
+    f = data.final[(data.final["task"] == task) & (data.final["method"] == "wann_best_shared")]
+    if not f.empty:
+        ax.axhline(
+            f["score"].mean(),
+            color=_color("wann_best_shared"),
+            ls="--",
+            label=_label("wann_best_shared") + " (no training)",
+        )
+    if data.task_kind(task) == CLASSIFY:
+        ax.set_xscale("log")
+        ax.set_xlabel("training examples processed (log; torch: examples seen; CMA-ES/NEAT: examples evaluated)")
+    else:
+        ax.set_xlabel("training episodes (the dense parent's included for pruned nets)")
+    ax.set_ylabel(data.metric(task))
+    ax.set_title(f"{task}: score vs training budget (sizes at 1x; mean, 95 % CI over seeds)")
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3)
+    return _save(plt, fig, path)
+
+
+def plot_final_scores(data: StudyData, task: str, path: Path) -> Path:
+    """Every seed's final score per method (sized methods at 1x), with the mean."""
+    plt = _plt()
+    f = data.final[data.final["task"] == task]
+    shown = [m for m in methods.ORDER if m in set(f["method"])]
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(shown) + 1.2))
+    for i, m in enumerate(shown):
+        g = f[f["method"] == m]
+        if (g["size"] == "1x").any():
+            g = g[g["size"] == "1x"]
+        elif g["size"].nunique() > 1:
+            g = g[g["size"] == sorted(set(g["size"]), key=size_key)[0]]
+        y = np.full(len(g), i) + np.linspace(-0.15, 0.15, len(g)) if len(g) > 1 else np.full(len(g), i)
+        ax.scatter(g["score"], y, s=14, color=_color(m, "#444"), zorder=3)
+        ax.plot([g["score"].mean()] * 2, [i - 0.3, i + 0.3], color="k", lw=1.5)
+    ax.set_yticks(range(len(shown)))
+    ax.set_yticklabels([_label(m) for m in shown], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(data.metric(task) + " (dots: seeds; bar: mean; sized methods at 1x)")
+    ax.set_title(f"{task}: final scores")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(plt, fig, path)
+
+
+def plot_size_sweep(data: StudyData, task: str, path: Path) -> Path:
+    """Final score vs connection count: sized methods at every size, dense widths, the WANN."""
+    plt = _plt()
+    f = data.final[data.final["task"] == task]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    for m in [
+        "small_dense",
+        "pruned_magnitude",
+        "pruned_taylor",
+        "lottery_ticket",
+        "random_sparse",
+        "dense",
+        "wann_best_shared",
+        "wann_tuned",
+        "neat",
+    ]:
+        g = f[f["method"] == m]
+        if g.empty:
+            continue
+        xs, ys, es = [], [], []
+        for size in sorted(set(g["size"]), key=size_key):
+            h = g[g["size"] == size]
+            xs.append(h["connections"].mean())
+            ys.append(h["score"].mean())
+            es.append(h["score"].std(ddof=1) if len(h) > 1 else 0.0)
+        order = np.argsort(xs)
+        xs, ys, es = np.array(xs)[order], np.array(ys)[order], np.array(es)[order]
+        ax.errorbar(
+            xs, ys, yerr=es, fmt="o-" if len(xs) > 1 else "s", color=_color(m), label=_label(m), ms=4, capsize=2
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("connections (log scale)")
+    ax.set_ylabel(data.metric(task))
+    ax.set_title(f"{task}: score vs network size (mean +- SD over seeds)")
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3, which="both")
+    return _save(plt, fig, path)
+
+
+def plot_landscapes(data: StudyData, task: str, path: Path) -> Path:
+    """Shared-weight profiles, robustness S(sigma) and filter-normalised slices, mean over seeds."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.8))
+    sigmas = None
+    for m in LANDSCAPE_METHODS:
+        ls = landscapes(data, task, m)
+        if not ls:
+            continue
+        c = _color(m)
+        grid = np.asarray(ls[0]["profile"]["grid"])
+        prof = np.mean([x["profile"]["scores"] for x in ls], axis=0)
+        axes[0].plot(grid, prof, color=c, label=_label(m))
+        sigmas = np.asarray(ls[0]["robustness"]["sigma"])
+        s = np.mean([x["robustness"]["s"] for x in ls], axis=0)
+        axes[1].plot(sigmas, s, "o-", color=c, label=_label(m), ms=3)
+        al = np.asarray(ls[0]["slice"]["alphas"])
+        sl = np.mean([x["slice"]["scores"] for x in ls], axis=0)
+        axes[2].plot(al, sl, color=c, label=_label(m))
+    axes[0].set_title("shared-weight profile R(w), weights = sign x w")
+    axes[0].set_xlabel("shared weight w")
+    axes[1].set_title("robustness S(sigma) = R(theta) - E R(theta + eps)")
+    axes[1].set_xlabel("sigma (relative per-weight noise)")
+    if sigmas is not None:
+        axes[1].set_xticks(list(sigmas))
+    axes[2].set_title("filter-normalised 1-D slice")
+    axes[2].set_xlabel("alpha")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.set_ylabel(
+            "training-split accuracy"
+            if data.task_kind(task) == CLASSIFY
+            else f"return ({data.meta.get('landscape_episodes', 5)} episodes)"
+        )
+    axes[1].set_ylabel("score lost")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle(f"{task}: landscapes (sized methods at 1x; mean over seeds)")
+    return _save(plt, fig, path, dpi=100, rect=(0, 0.12, 1, 1))
+
+
+def draw_champions(data: StudyData, task: str, folder: Path) -> list[tuple[str, Path]]:
+    """The best and the median seed's champion (by the best-shared-weight score)."""
+    from wann.draw import draw
+    from wann.genome import Genome
+
+    f = data.final[(data.final["task"] == task) & (data.final["method"] == "wann_best_shared")]
+    if f.empty:
+        return []
+    f = f.sort_values("score", ascending=False)
+    picks = [("best", f.iloc[0])]
+    if len(f) > 2:
+        picks.append(("median", f.iloc[len(f) // 2]))
+    out = []
+    for tag, row in picks:
+        doc = data.cells.get(f"{task}/search/-/s{int(row['seed'])}")
+        champ = doc["champion"] if doc else None
+        if champ is None:
+            wdoc = data.cells.get(row["cell"], {})
+            champ = (wdoc.get("networks") or {}).get("wann_best_shared", {}).get("genome")
+        if champ is None:
+            continue
+        g = Genome.from_dict(champ)
+        p = folder / f"{task}-champion-{tag}.png"
+        title = f"{task} champion, seed {int(row['seed'])}: {row['score']:.3g} at w = {row['shared_weight']:g}"
+        draw(g, p, title=title)
+        out.append((f"{tag} seed ({int(row['seed'])}), {g.n_connections} connections", p))
+    return out

@@ -14,8 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-from wann.measures.assess import assess
 from wann.genome import Genome
+from wann.measures.assess import assess
 from wann.search.rundir import atomic_write_text
 
 SELECTION_SEED = 3_000_000
@@ -30,7 +30,7 @@ def main() -> None:
     scores = []
     for run in a.runs:
         g = Genome.load(run / "champion.json")
-        r = assess(g, episodes=a.episodes, seed=SELECTION_SEED)
+        r = assess(g, episodes=a.episodes, seed=SELECTION_SEED).to_dict()
         scores.append((r["best_shared"]["mean"], str(run), g, r))
         print(f"{run}: {g.n_connections} connections, search-values mean {r['search_values_mean']:.1f}, "
               f"best shared {r['best_shared']['weight']:+.1f} -> {r['best_shared']['mean']:.1f}")

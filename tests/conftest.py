@@ -18,18 +18,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def ray_session():
-    """One local Ray for the whole test session (2 CPUs, no dashboard)."""
+    """One local Ray for the whole test session (2 CPUs, no dashboard), started the way wann
+    starts one: private (loopback only, random ports, token file 0600)."""
     ray = pytest.importorskip("ray")
     tmp = tempfile.mkdtemp(prefix="wr", dir="/tmp")
     os.environ["RAY_TMPDIR"] = tmp
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        _temp_dir=tmp,
-        configure_logging=False,
-    )
+    from wann.distributed import connect
+
+    connect(None, num_cpus=2)
     yield ray
     ray.shutdown()
 

@@ -316,3 +316,25 @@ def test_killed_driver_resumes_to_the_same_table(serial_run, tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert finals(tmp_path / "run") == finals(folder / "run")
+
+
+def test_study_reporter_hooks(tmp_path):
+    from wann.study.scheduler import StudyReporter
+
+    seen = []
+
+    class Record(StudyReporter):
+        def start(self, info):
+            seen.append(("start", info["cells"], info["todo"]))
+
+        def cell_done(self, cell, doc, error, status):
+            seen.append(("cell", cell.id, doc is not None, status["done"]))
+
+        def end(self, result):
+            seen.append(("end", result.done))
+
+    study = load_study(write_study(tmp_path, methods='["wann_best_shared"]'))
+    res = run_study(study, progress=False, reporters=[Record()])
+    n = len(plan(study))
+    assert seen[0] == ("start", n, n) and seen[-1] == ("end", n) == ("end", res.done)
+    assert [s[3] for s in seen if s[0] == "cell"] == list(range(1, n + 1)) and all(s[2] for s in seen[1:-1])

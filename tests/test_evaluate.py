@@ -47,3 +47,23 @@ def test_individual_weights_equal_to_shared_match(small_genomes):
     r_sh, _ = task.run_episodes(b, np.full(2, gi), np.full(2, 0.5), np.array([1, 2]))
     # w*sum(x) vs sum(w*x): equal up to rounding, which a short chaotic episode can amplify
     assert np.allclose(r_ind, r_sh, rtol=1e-3, atol=1.0)
+
+
+def test_assessment_is_typed_and_round_trips():
+    from pathlib import Path
+
+    from wann.genome import Genome
+    from wann.measures.assess import Assessment, assess
+
+    root = Path(__file__).resolve().parents[1]
+    for champ, keys in (
+        ("swingup", ["task", "episodes", "seed", "connections", "nodes", "search_values"]),
+        ("wine", ["task", "metric", "episodes", "seed", "train_samples", "test_samples", "connections"]),
+    ):
+        g = Genome.load(root / f"experiments/results/{champ}/champion.json")
+        a = assess(g, episodes=4)
+        assert isinstance(a, Assessment)
+        d = a.to_dict()
+        assert list(d)[: len(keys)] == keys
+        assert Assessment.from_dict(d) == a
+        assert (a.metric == "accuracy") == (champ == "wine") and (a.ensemble_accuracy is not None) == (champ == "wine")

@@ -135,3 +135,35 @@ def test_resume_refuses_other_experiment(tmp_path):
         run_search(other, tmp_path / "r", executor=SerialExecutor(SMALL.task), progress=False, resume=True)
     with pytest.raises(ConfigError, match="already holds a run"):
         run_search(SMALL, tmp_path / "r", executor=SerialExecutor(SMALL.task), progress=False)
+
+
+def test_reporters_are_called_in_order_and_a_run_needs_no_folder(tmp_path):
+    from wann.search.reporters import Reporter
+
+    calls = []
+
+    class Record(Reporter):
+        def start(self, info):
+            calls.append(("start", info["start"], info["total"], info["out"]))
+
+        def new_best(self, genome, generation):
+            calls.append(("best", generation, genome.meta["fitness"]))
+
+        def generation(self, state, report):
+            calls.append(("gen", report["generation"], state.generation))
+
+        def end(self, state):
+            calls.append(("end", state.generation))
+
+    res = run_search(SMALL, executor=SerialExecutor(SMALL.task), progress=False, reporters=[Record()])
+    assert res.run_dir is None and not any(tmp_path.iterdir())
+    assert calls[0] == ("start", 0, 6, None) and calls[-1] == ("end", 6)
+    assert [c[1:] for c in calls if c[0] == "gen"] == [(g, g + 1) for g in range(6)]
+    bests = [c for c in calls if c[0] == "best"]
+    assert bests and bests[-1][2] == res.state.best_fitness
+    # each new best is reported before its generation's row
+    for b in bests:
+        assert calls.index(b) < calls.index(("gen", b[1], b[1] + 1))
+    # the same search with a folder gives the same champion
+    with_folder = run_search(SMALL, tmp_path / "r", executor=SerialExecutor(SMALL.task), progress=False)
+    assert with_folder.state.best.fingerprint() == res.state.best.fingerprint()

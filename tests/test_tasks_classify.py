@@ -140,7 +140,7 @@ def test_accuracy_and_ensemble_by_hand():
 def test_assess_reports_accuracies(tmp_path):
     t = make_task("wine")
     g = _population(t, 6, seed=5)[5].with_meta(task=t.spec(), shared_weights=WEIGHTS)
-    r = assess(g, episodes=20, seed=3)
+    r = assess(g, episodes=20, seed=3).to_dict()
     assert r["metric"] == "accuracy" and r["task"] == t.spec()
     assert len(r["search_values"]) == 6 and all(0 <= v["mean"] <= 1 for v in r["search_values"])
     assert r["search_values_mean"] == pytest.approx(np.mean([v["mean"] for v in r["search_values"]]))

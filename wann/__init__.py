@@ -17,7 +17,7 @@ The public API (everything a user needs from Python; see the README's "Python AP
 - Evaluation: `evaluate` (rewards of genomes x shared weights x rollout seeds), `Evaluation`,
   `SerialExecutor`, `RayExecutor` (imports Ray on first use), `assess`.
 - Counterparts and studies: `train` (any method of the registry), `METHODS`, `Study`,
-  `load_study`, `run_study`, `write_report`.
+  `load_study`, `run_study`, `StudyReporter` (hooks after each cell), `write_report`.
 - Errors: `WannError`, `ConfigError` (bad input, naming the setting), `GenomeError`.
 
 Names are resolved on first use, so ``import wann`` stays cheap and imports neither Ray nor torch.
@@ -56,6 +56,7 @@ _API: dict[str, tuple[str, str]] = {
     "Study": ("wann.study.spec", "Study"),
     "load_study": ("wann.study.spec", "load_study"),
     "run_study": ("wann.study.scheduler", "run_study"),
+    "StudyReporter": ("wann.study.scheduler", "StudyReporter"),
     "write_report": ("wann.analysis.report", "write_report"),
     "WannError": ("wann.errors", "WannError"),
     "ConfigError": ("wann.errors", "ConfigError"),

@@ -154,8 +154,9 @@ def describe_error(e: BaseException, command: str) -> tuple[int, str]:
         "search": "; finished generations are in the checkpoint (--resume continues)",
         "compare": "; finished cells are saved (rerun to resume)",
     }.get(command, "")
-    if isinstance(e, ConfigError) and e.field in FLAGS.get(command, {}):
-        flag = FLAGS[command][e.field]
+    flags = {**COMMON_FLAGS, **FLAGS.get(command, {})}
+    if isinstance(e, ConfigError) and e.field in flags:
+        flag = flags[e.field]
         return 2, _one_line(f"{e.source + ': ' if e.source else ''}{flag}: {e.message}")
     if isinstance(e, WannError):
         return 2, _one_line(str(e))
@@ -176,9 +177,17 @@ def describe_error(e: BaseException, command: str) -> tuple[int, str]:
 
 
 #: library errors name settings; on the command line they are these flags
+COMMON_FLAGS = {
+    "out": "--out",
+    "resume": "--resume",
+    "executor": "--executor",
+    "workers": "--workers",
+    "address": "--address",
+}
 FLAGS = {
     "train": {"champion": "--champion", "target": "--target", "method": "METHOD", "task.name": "--task"},
     "evaluate": {"task": "--task", "task.name": "--task"},
+    "report": {"out": "--out"},
 }
 
 
@@ -303,7 +312,7 @@ def cmd_evaluate(args) -> int:
     result = assess(
         g, task_name=args.task, episodes=args.episodes, seed=args.seed, selection_episodes=args.selection_episodes
     )
-    print(json.dumps(result, indent=1) if args.json else format_assessment(result))
+    print(json.dumps(result.to_dict(), indent=1) if args.json else format_assessment(result))
     return 0
 
 

@@ -167,7 +167,7 @@ class FolderLock:
     with its pid and start time); the caller reports that it did (`took_over`). `release` removes
     the file if it is still ours. Usable as a context manager."""
 
-    def __init__(self, folder: str | Path, field: str = "--out", command: str = ""):
+    def __init__(self, folder: str | Path, field: str = "out", command: str = ""):
         self.folder = Path(folder)
         self.file = self.folder / LOCK_NAME
         self.field = field

@@ -39,7 +39,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
     data = load(run_dir)
     folder = Path(out) if out else data.run_dir / "report"
-    lock = FolderLock(folder, "--out", command="wann report")
+    lock = FolderLock(folder, "out", command="wann report")
     lock.check_free(take_stale=True)
     check_report_folder(folder)
     lock.acquire(take_stale=True)
@@ -57,13 +57,13 @@ REPORT_FILES = ("report.md", "report.html", "comparisons.json")
 def check_report_folder(folder: Path) -> None:
     from wann.files import check_writable_folder, visible_entries
 
-    check_writable_folder(folder, "--out")
+    check_writable_folder(folder, "out")
     entries = visible_entries(folder)
     other = [e for e in entries if e not in REPORT_FILES and not e.endswith(".png")]
     if entries and ("report.md" not in entries or other):
         shown = ", ".join((other or entries)[:3])
         raise ConfigError(
-            "--out", f"{folder} holds files that are not a wann report ({shown}); give a new or empty folder"
+            "out", f"{folder} holds files that are not a wann report ({shown}); give a new or empty folder"
         )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from wann.baselines.common import Budget, TrainResult
 from wann.baselines.methods import CLASSIFY, REGISTRY
 from wann.genome import Genome
+from wann.measures.assess import Assessment
 
 
 @dataclass
@@ -69,7 +70,7 @@ def classify_hidden(task) -> list[int]:
 # ---- the WANN conditions --------------------------------------------------------------------
 
 
-def assessed(ctx: Context) -> tuple[list[TrainResult], dict[str, Any]]:
+def assessed(ctx: Context) -> tuple[list[TrainResult], Assessment]:
     """Every assessed condition of the champion (`wann.measures.assess`), one result each, in
     registry order (wann_six_values, wann_random_shared, wann_random_individual,
     wann_best_shared, and wann_ensemble for classification), and the assessment itself. The
@@ -81,14 +82,14 @@ def assessed(ctx: Context) -> tuple[list[TrainResult], dict[str, Any]]:
     champion, n = ctx.champion, ctx.test_episodes
     a = assess(champion, None, episodes=n)
     rows = {
-        "wann_six_values": (a["search_values_mean"], a["search_values_sd"]),
-        "wann_random_shared": (a["random_shared"]["mean"], a["random_shared"]["sd"]),
-        "wann_random_individual": (a["random_individual"]["mean"], a["random_individual"]["sd"]),
-        "wann_best_shared": (a["best_shared"]["mean"], a["best_shared"]["sd"]),
+        "wann_six_values": (a.search_values_mean, a.search_values_sd),
+        "wann_random_shared": (a.random_shared["mean"], a.random_shared["sd"]),
+        "wann_random_individual": (a.random_individual["mean"], a.random_individual["sd"]),
+        "wann_best_shared": (a.best_shared["mean"], a.best_shared["sd"]),
     }
     if ctx.classify:
-        rows["wann_ensemble"] = (a["ensemble_accuracy"], 0.0)
-    w, C = a["best_shared"]["weight"], len(champion.connections)
+        rows["wann_ensemble"] = (a.ensemble_accuracy, 0.0)
+    w, C = a.best_shared["weight"], len(champion.connections)
     out = []
     for m, (mean, sd) in rows.items():
         net = WeightedNetwork(champion, np.full(C, w if m == "wann_best_shared" else 1.0))

@@ -57,7 +57,7 @@ def _split_address(address: str) -> tuple[str, int] | None:
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError("--address", f"{address!r} is not HOST:PORT (e.g. 127.0.0.1:6379)")
+        raise ConfigError("address", f"{address!r} is not HOST:PORT (e.g. 127.0.0.1:6379)")
     return host.strip("[]"), int(port)
 
 
@@ -71,7 +71,7 @@ def _check_reachable(address: str) -> None:
             pass
     except OSError as e:
         raise ConfigError(
-            "--address",
+            "address",
             f"cannot reach a Ray cluster at {address} ({e.strerror or e}); start one with "
             "`ray start --head`, fix the address, or drop --address (and unset RAY_ADDRESS) to run locally",
         ) from None
@@ -103,7 +103,7 @@ def _check_speaks_ray(address: str) -> None:
         return  # a TLS port answers the preface with a TLS alert: let Ray itself judge it
     if not _speaks_http2(*hp):
         raise ConfigError(
-            "--address",
+            "address",
             f"{address} accepts connections but is not a Ray cluster (it gave no gRPC answer within "
             f"{PROBE_TIMEOUT_S:.0f} s). Give the head's GCS port (`ray start --head --port`, 6379 by "
             "default), not the dashboard (8265) or another service",

@@ -124,7 +124,7 @@ class RayExecutor:
         num_cpus: int | None = None,
     ):
         if workers < 0:
-            raise ConfigError("--workers", f"must be >= 0, got {workers}")
+            raise ConfigError("workers", f"must be >= 0, got {workers}")
         self.task = task_from_spec(task_spec)  # bad task: fail here, before any actor starts
         self.task_spec = dict(task_spec)
         self.stall_timeout = stall_timeout

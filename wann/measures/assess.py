@@ -19,6 +19,7 @@ and ``ensemble_accuracy`` is the accuracy of the softmax outputs averaged over t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,53 @@ from wann.network import compile_genomes
 from wann.seeds import DEFAULT_SHARED_WEIGHTS, SELECTION_OFFSET, TEST_SEED
 from wann.tasks import make_task, task_from_spec
 from wann.tasks.base import TaskKind
+
+
+@dataclass
+class Assessment:
+    """A genome under the paper's weight conditions (see the module docstring).
+
+    Scores are episode returns (RL, ``metric`` "return") or test-split accuracies in [0, 1]
+    (classification, ``metric`` "accuracy"); each condition is ``{"mean", "sd"}`` over `episodes`
+    episodes (or weight draws). search_values: one ``{"weight", "mean", "sd"}`` per search value;
+    best_shared: ``{"weight", "mean", "sd", "selection_mean", ...}`` with the weight chosen on
+    selection episodes (RL) or the training split (classification); weight_profile: the grid and
+    its selection scores. `to_dict` / `from_dict` give the JSON form `wann evaluate --json`
+    prints and study cells store."""
+
+    task: dict[str, Any]
+    episodes: int
+    seed: int
+    connections: int
+    nodes: int
+    search_values: list[dict[str, float]]
+    search_values_mean: float
+    search_values_sd: float
+    best_shared: dict[str, Any]
+    random_shared: dict[str, float]
+    random_individual: dict[str, float]
+    weight_profile: dict[str, list[float]]
+    metric: str = "return"
+    ensemble_accuracy: float | None = None  # classification: softmax outputs averaged over the search values
+    train_samples: int | None = None
+    test_samples: int | None = None
+
+    _FIRST = ("task", "metric", "episodes", "seed", "train_samples", "test_samples", "connections", "nodes")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        head = {k: d[k] for k in self._FIRST if not (k == "metric" and d[k] == "return") and d[k] is not None}
+        rest = {k: v for k, v in d.items() if k not in self._FIRST and v is not None}
+        if self.ensemble_accuracy is not None:  # after random_individual, as before
+            rest = {k: v for k, v in rest.items() if k != "weight_profile"}
+            rest.pop("ensemble_accuracy")
+            rest.update(ensemble_accuracy=self.ensemble_accuracy, weight_profile=self.weight_profile)
+        return {**head, **rest}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Assessment:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 def _search_values(v: Any) -> tuple[float, ...]:
@@ -66,9 +114,9 @@ def assess(
     episodes: int = 100,
     seed: int = TEST_SEED,
     selection_episodes: int | None = None,
-) -> dict[str, Any]:
-    """Score `genome` under every condition. Returns a JSON-ready dict (see module docstring);
-    keys include search_values, search_values_mean, best_shared, random_shared,
+) -> Assessment:
+    """Score `genome` under every condition (an `Assessment`; see the module docstring); its
+    fields include search_values, search_values_mean, best_shared, random_shared,
     random_individual, connections."""
     if task_name:
         task = make_task(task_name)
@@ -115,28 +163,28 @@ def assess(
     ew = rng.uniform(-2, 2, size=(episodes, max(n_edges, 1)))
     rand_ind = run(np.zeros(episodes), test_seeds, ew)
 
-    return {
-        "task": task.spec(),
-        "episodes": episodes,
-        "seed": seed,
-        "connections": genome.n_connections,
-        "nodes": genome.n_nodes,
-        "search_values": [{"weight": float(w), **_stats(r)} for w, r in zip(search_values, per_value)],
-        "search_values_mean": float(per_value.mean()),
-        "search_values_sd": float(per_value.mean(axis=1).std(ddof=0)),
-        "best_shared": {
+    return Assessment(
+        task=task.spec(),
+        episodes=episodes,
+        seed=seed,
+        connections=genome.n_connections,
+        nodes=genome.n_nodes,
+        search_values=[{"weight": float(w), **_stats(r)} for w, r in zip(search_values, per_value)],
+        search_values_mean=float(per_value.mean()),
+        search_values_sd=float(per_value.mean(axis=1).std(ddof=0)),
+        best_shared={
             "weight": best_w,
             **_stats(best),
             "selection_episodes": n_sel,
             "selection_mean": float(sel.max()),
         },
-        "random_shared": _stats(rand_shared),
-        "random_individual": _stats(rand_ind),
-        "weight_profile": {"weights": [float(w) for w in grid], "selection_mean": [float(x) for x in sel]},
-    }
+        random_shared=_stats(rand_shared),
+        random_individual=_stats(rand_ind),
+        weight_profile={"weights": [float(w) for w in grid], "selection_mean": [float(x) for x in sel]},
+    )
 
 
-def _assess_classify(task, genome: Genome, search_values, draws: int, seed: int) -> dict[str, Any]:
+def _assess_classify(task, genome: Genome, search_values, draws: int, seed: int) -> Assessment:
     """Test-split accuracies of a classification genome (see the module docstring)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, draws]))
     sv = np.asarray(search_values, dtype=np.float64)
@@ -150,30 +198,30 @@ def _assess_classify(task, genome: Genome, search_values, draws: int, seed: int)
     rand_shared = task.accuracy(genome, rng.uniform(-2, 2, draws))
     conn = rng.uniform(-2, 2, size=(draws, max(len(genome.connections), 1)))
     rand_ind = task.accuracy(genome, conn_weights=conn)
-    return {
-        "task": task.spec(),
-        "metric": "accuracy",
-        "episodes": draws,
-        "seed": seed,
-        "train_samples": len(task.y_train),
-        "test_samples": len(task.y_test),
-        "connections": genome.n_connections,
-        "nodes": genome.n_nodes,
-        "search_values": [{"weight": float(w), "mean": float(a), "sd": 0.0} for w, a in zip(search_values, per_value)],
-        "search_values_mean": float(per_value.mean()),
-        "search_values_sd": float(per_value.std(ddof=0)),
-        "best_shared": {
+    return Assessment(
+        task=task.spec(),
+        metric="accuracy",
+        episodes=draws,
+        seed=seed,
+        train_samples=len(task.y_train),
+        test_samples=len(task.y_test),
+        connections=genome.n_connections,
+        nodes=genome.n_nodes,
+        search_values=[{"weight": float(w), "mean": float(a), "sd": 0.0} for w, a in zip(search_values, per_value)],
+        search_values_mean=float(per_value.mean()),
+        search_values_sd=float(per_value.std(ddof=0)),
+        best_shared={
             "weight": best_w,
             "mean": best,
             "sd": 0.0,
             "selection": "train split",
             "selection_mean": float(train_acc[best_i]),
         },
-        "random_shared": _stats(rand_shared),
-        "random_individual": _stats(rand_ind),
-        "ensemble_accuracy": task.ensemble_accuracy(genome, sv),
-        "weight_profile": {"weights": [float(w) for w in grid], "train_accuracy": [float(x) for x in train_acc]},
-    }
+        random_shared=_stats(rand_shared),
+        random_individual=_stats(rand_ind),
+        ensemble_accuracy=task.ensemble_accuracy(genome, sv),
+        weight_profile={"weights": [float(w) for w in grid], "train_accuracy": [float(x) for x in train_acc]},
+    )
 
 
 def _format_classify(r: dict[str, Any]) -> str:
@@ -200,7 +248,9 @@ def _format_classify(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_assessment(r: dict[str, Any]) -> str:
+def format_assessment(a: Assessment | dict[str, Any]) -> str:
+    """The assessment as the text `wann evaluate` prints."""
+    r = a.to_dict() if isinstance(a, Assessment) else a
     if r.get("metric") == "accuracy":
         return _format_classify(r)
     lines = [

@@ -51,7 +51,7 @@ def make_executor(exp: Experiment, executor: str | None = None, workers: int | N
             workers=workers if workers is not None else exp.execution.workers,
             address=address if address is not None else (exp.execution.address or None),
         )
-    raise ConfigError("--executor", f"unknown executor {kind!r}; use 'ray' or 'serial'")
+    raise ConfigError("executor", f"unknown executor {kind!r}; use 'ray' or 'serial'")
 
 
 #: executor columns of metrics.csv, the same for every executor (serial runs: one in-process

@@ -55,8 +55,8 @@ class RunDir:
         atomic_write_text(self.checkpoint_file, json.dumps(doc, separators=(",", ":")))
 
     def read_checkpoint(self) -> dict[str, Any]:
-        """The checkpoint document; ConfigError("--resume") when it is unreadable or damaged."""
-        text = read_text(self.checkpoint_file, "--resume", "checkpoint")
+        """The checkpoint document; ConfigError("resume") when it is unreadable or damaged."""
+        text = read_text(self.checkpoint_file, "resume", "checkpoint")
         damaged = (
             f"{self.checkpoint_file} is damaged ({{}}); it cannot be resumed. Restore it from a backup, "
             "or start a new run in another --out (nothing was changed)"
@@ -64,25 +64,25 @@ class RunDir:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ConfigError("--resume", damaged.format(f"not JSON: {e.msg} at line {e.lineno}")) from None
+            raise ConfigError("resume", damaged.format(f"not JSON: {e.msg} at line {e.lineno}")) from None
         except RecursionError:
-            raise ConfigError("--resume", damaged.format("nested too deeply")) from None
+            raise ConfigError("resume", damaged.format("nested too deeply")) from None
         if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
-            raise ConfigError("--resume", f"{self.checkpoint_file} is not a wann checkpoint ({CHECKPOINT_FORMAT})")
+            raise ConfigError("resume", f"{self.checkpoint_file} is not a wann checkpoint ({CHECKPOINT_FORMAT})")
         if not isinstance(doc.get("state"), dict):
-            raise ConfigError("--resume", damaged.format("no search state"))
+            raise ConfigError("resume", damaged.format("no search state"))
         return doc
 
     # ---- metrics -------------------------------------------------------------------------------
     def read_metrics(self) -> list[dict[str, str]]:
         if not self.metrics_file.exists():
             return []
-        text = read_text(self.metrics_file, "--resume", "metrics file")
+        text = read_text(self.metrics_file, "resume", "metrics file")
         try:
             return list(csv.DictReader(io.StringIO(text, newline="")))
         except csv.Error as e:
             raise ConfigError(
-                "--resume", f"{self.metrics_file} is damaged ({e}); restore it or start a new run"
+                "resume", f"{self.metrics_file} is damaged ({e}); restore it or start a new run"
             ) from None
 
     def finished_generations(self) -> int:
@@ -170,18 +170,18 @@ def _notify(msg: str) -> None:
 
 
 def _check_new(run: RunDir, out: Path) -> None:
-    check_writable_folder(out, "--out")
+    check_writable_folder(out, "out")
     entries = visible_entries(out)
     if not entries:
         return
     if run.checkpoint_file.exists():
         raise ConfigError(
-            "--out",
+            "out",
             f"{out} already holds a run; pass --resume to continue it, or choose another --out (nothing was changed)",
         )
     shown = ", ".join(entries[:4]) + (", ..." if len(entries) > 4 else "")
     raise ConfigError(
-        "--out",
+        "out",
         f"{out} is not empty ({shown}) and holds no resumable run; a new run needs a new or empty folder: "
         "choose another --out (nothing was changed)",
     )
@@ -189,18 +189,18 @@ def _check_new(run: RunDir, out: Path) -> None:
 
 def _check_resume(exp: Experiment, run: RunDir, out: Path) -> tuple[SearchState, dict[str, Any]]:
     if not out.is_dir():
-        raise ConfigError("--resume", f"{out} does not exist; nothing to resume (drop --resume to start a new run)")
+        raise ConfigError("resume", f"{out} does not exist; nothing to resume (drop --resume to start a new run)")
     if not run.checkpoint_file.exists():
         what = "metrics.csv but no checkpoint.json" if run.metrics_file.exists() else "no checkpoint.json"
         raise ConfigError(
-            "--resume",
+            "resume",
             f"{out} holds {what}: it is not a resumable run (stopped before its first checkpoint, or not made by "
             "wann search). Start a new run in another --out (nothing was changed)",
         )
     doc = run.read_checkpoint()
     if doc.get("experiment_id") != experiment_identity(exp):
         raise ConfigError(
-            "--resume",
+            "resume",
             f"{out} was made by a different experiment (its settings differ); "
             "resume with the same experiment file, or choose another --out",
         )
@@ -208,7 +208,7 @@ def _check_resume(exp: Experiment, run: RunDir, out: Path) -> tuple[SearchState,
         state = SearchState.from_dict(doc["state"])
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
         raise ConfigError(
-            "--resume",
+            "resume",
             f"{run.checkpoint_file} is damaged ({type(e).__name__}: {e}); restore it, or start a new run in another "
             "--out (nothing was changed)",
         ) from None
@@ -228,7 +228,7 @@ def _check_resume(exp: Experiment, run: RunDir, out: Path) -> tuple[SearchState,
         )
     if problems:
         raise ConfigError(
-            "--resume",
+            "resume",
             f"{out}: the run folder's files disagree ({'; '.join(problems)}); restore the missing or changed file, "
             "or start a new run in another --out (nothing was changed)",
         )
@@ -249,7 +249,7 @@ def prepare(exp: Experiment, out: str | Path, resume: bool, notify=_notify, lock
     run = RunDir(out)
     check = (lambda: _check_resume(exp, run, out)) if resume else (lambda: _check_new(run, out))
     if lock:
-        FolderLock(out, "--out").check_free(take_stale=True)  # "in use" comes before "not empty"
+        FolderLock(out, "out").check_free(take_stale=True)  # "in use" comes before "not empty"
     got = check()  # read-only: a refusal changes nothing, not even the folder's mtime
     if not lock:
         out.mkdir(parents=True, exist_ok=True)
@@ -263,7 +263,7 @@ def _prepared(run: RunDir, got, lock) -> Prepared:
 
 
 def _locked(out: Path, run: RunDir, check, resume: bool, notify) -> Prepared:
-    lock = FolderLock(out, "--out", command="wann search")
+    lock = FolderLock(out, "out", command="wann search")
     lock.acquire(take_stale=True)
     try:
         if lock.took_over:

@@ -172,10 +172,10 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
     if cell.kind == ASSESSMENT:
         assessed, a = recipes.assessed(ctx)
         for r in assessed:
-            sw = a["best_shared"]["weight"] if r.method == "wann_best_shared" else math.nan
+            sw = a.best_shared["weight"] if r.method == "wann_best_shared" else math.nan
             results.append((r.method, r, {**swb, "shared_weight": sw}))
         primary = "wann_best_shared"
-        extra_doc = {"assessment": a}
+        extra_doc = {"assessment": a.to_dict()}
     else:
         method = REGISTRY[cell.kind]
         primary = cell.kind

@@ -125,13 +125,13 @@ class StudyDir:
         if not self.path.exists():
             return
         if not self.path.is_dir():
-            raise ConfigError("--out", f"{self.path} is a file; choose a folder for the study's results")
+            raise ConfigError("out", f"{self.path} is a file; choose a folder for the study's results")
         if self.meta.exists():
             try:
-                doc = read_json(self.meta, "--out", "study.json")
+                doc = read_json(self.meta, "out", "study.json")
             except ConfigError as e:
                 raise ConfigError(
-                    "--out",
+                    "out",
                     f"{self.meta} is damaged ({e.message}); restore it (its cells are intact) or choose another --out",
                 ) from None
             if (
@@ -140,18 +140,18 @@ class StudyDir:
                 or not isinstance(doc.get("identity"), str)
             ):
                 raise ConfigError(
-                    "--out",
+                    "out",
                     f"{self.meta} is damaged (not a {STUDY_FORMAT} document); restore it or choose another --out",
                 )
             if doc.get("identity") != study.identity():
                 raise ConfigError(
-                    "--out",
+                    "out",
                     f"{self.path} holds results of a different study ({doc.get('name')!r}, other settings); "
                     "nothing was changed: choose another --out, or restore that study's file",
                 )
         elif visible_entries(self.path):
             raise ConfigError(
-                "--out", f"{self.path} is not empty and holds no study; choose another --out (nothing was changed)"
+                "out", f"{self.path} is not empty and holds no study; choose another --out (nothing was changed)"
             )
 
     def start(self, study: Study) -> None:

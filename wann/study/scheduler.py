@@ -19,8 +19,10 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,17 +35,41 @@ from wann.study.results import StudyDir, write_table
 from wann.study.spec import Study
 
 
-class Progress:
-    """Cells done / running / failed / skipped, elapsed and an estimate of the time left."""
+class StudyReporter:
+    """Hooks of a running study (all optional): ``start(info)`` once (info: ``study``, ``cells``
+    in the grid, ``done`` already, ``todo``, ``concurrency``); ``cell_done(cell, doc, error,
+    status)`` after each cell (doc: its `CellResult` document, or None with `error`; status:
+    ``done``, ``running``, ``failed`` counts and the ``pending`` cells); ``end(result)`` once with
+    the `StudyResult`."""
 
-    def __init__(self, total: int, done: int, concurrency: int, stream=None, enabled: bool = True):
-        self.total, self.done0, self.concurrency = total, done, max(1, concurrency)
+    def start(self, info: dict[str, Any]) -> None:
+        pass
+
+    def cell_done(self, cell: Cell, doc: dict | None, error: str | None, status: dict[str, Any]) -> None:
+        pass
+
+    def end(self, result: StudyResult) -> None:
+        pass
+
+
+class ProgressLines(StudyReporter):
+    """One line per finished cell: cells done / running / failed, elapsed, an estimate of the
+    time left, and which cell finished in how long."""
+
+    def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.t0 = time.monotonic()
         self.kind_times: dict[str, list[float]] = {}
 
-    def eta(self, pending: list[Cell], running: int) -> float:
+    def start(self, info: dict[str, Any]) -> None:
+        self.total, self.concurrency = info["cells"], max(1, info["concurrency"])
+        self.t0 = time.monotonic()
+        study = info["study"]
+        self._print(
+            f"study {study.name}: {info['cells']} cells ({info['done']} already done, {info['todo']} to run) "
+            f"on {info['concurrency']} worker(s); results in {study.out}"
+        )
+
+    def eta(self, pending: list[Cell]) -> float:
         """Seconds of work left / concurrency: each pending cell costs the mean of its (task, kind)
         so far, else of its kind, else the median of all finished cells that are not searches
         (a search is minutes, an untrained assessment a second: neither stands in for the other)."""
@@ -60,18 +86,27 @@ class Progress:
             work += float(np.mean(seen)) if seen else fallback
         return work / self.concurrency
 
-    def line(self, done: int, running: int, failed: int, pending: list[Cell], last: str) -> None:
-        if not self.enabled:
-            return
-        el = time.monotonic() - self.t0
-        eta = self.eta(pending, running)
+    def cell_done(self, cell: Cell, doc: dict | None, error: str | None, status: dict[str, Any]) -> None:
+        if doc is not None:
+            self.kind_times.setdefault(f"{cell.task}/{cell.kind}", []).append(float(doc.get("wall_s", 0.0)))
+            last = f"{cell.id} {doc.get('wall_s', 0.0):.1f} s"
+        else:
+            last = f"{cell.id} FAILED: {error.strip().splitlines()[-1] if error and error.strip() else ''}"
+        eta = self.eta(status["pending"])
         left = "?" if math.isnan(eta) else _hms(eta)
-        print(
-            f"[{done}/{self.total} cells done | {running} running | {failed} failed | "
-            f"{_hms(el)} elapsed | ~{left} left] {last}",
-            file=self.stream,
-            flush=True,
+        self._print(
+            f"[{status['done']}/{self.total} cells done | {status['running']} running | {status['failed']} failed | "
+            f"{_hms(time.monotonic() - self.t0)} elapsed | ~{left} left] {last}"
         )
+
+    def end(self, result: StudyResult) -> None:
+        self._print(
+            f"study: {result.done}/{self.total} cells done, {len(result.failed)} failed, "
+            f"{len(result.skipped)} skipped; table {result.table}"
+        )
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
 
 
 def _hms(s: float) -> str:
@@ -95,13 +130,16 @@ def run_study(
     address: str | None = None,
     progress: bool = True,
     max_cells: int | None = None,
+    reporters: Sequence[StudyReporter] = (),
 ) -> StudyResult:
     """Run (or resume) every cell of `study` not yet finished in `study.out`.
 
-    max_cells: stop after this many cells finish in this call (tests use it)."""
+    executor: "serial" or "ray" (default: the study's); workers: cells at once (0 = one per CPU);
+    address: a Ray cluster. progress: the progress lines (a `ProgressLines` reporter); reporters:
+    further `StudyReporter`s. max_cells: stop after this many cells finish in this call."""
     sd = StudyDir(study.out)
-    check_writable_folder(sd.path, "--out")
-    lock = FolderLock(sd.path, "--out", command=f"wann compare {study.name}")
+    check_writable_folder(sd.path, "out")
+    lock = FolderLock(sd.path, "out", command=f"wann compare {study.name}")
     lock.check_free(take_stale=True)
     sd.check(study)  # read-only: a refusal changes nothing
     lock.acquire(take_stale=True)
@@ -113,12 +151,12 @@ def run_study(
                 file=sys.stderr,
             )
         sd.check(study)  # again, now that nobody else can write here
-        return _run_locked(study, sd, executor, workers, address, progress, max_cells)
+        return _run_locked(study, sd, executor, workers, address, progress, max_cells, reporters)
     finally:
         lock.release()
 
 
-def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress, max_cells) -> StudyResult:
+def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress, max_cells, reporters) -> StudyResult:
     cells = plan(study)
     sd.start(study)
     ident = study.identity()
@@ -140,14 +178,17 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
     elif kind == "serial":
         runner = SerialCellRunner()
     else:
-        raise ConfigError("--executor", f"unknown executor {kind!r}; use 'ray' or 'serial'")
-    bar = Progress(len(cells), len(docs), runner.concurrency, enabled=progress)
-    if progress:
-        print(
-            f"study {study.name}: {len(cells)} cells ({len(docs)} already done, {len(todo)} to run) "
-            f"on {runner.concurrency} worker(s); results in {study.out}",
-            file=sys.stderr,
-            flush=True,
+        raise ConfigError("executor", f"unknown executor {kind!r}; use 'ray' or 'serial'")
+    hooks: list[StudyReporter] = ([ProgressLines()] if progress else []) + list(reporters)
+    for h in hooks:
+        h.start(
+            {
+                "study": study,
+                "cells": len(cells),
+                "done": len(docs),
+                "todo": len(todo),
+                "concurrency": runner.concurrency,
+            }
         )
     failed: dict[str, str] = {}
     skipped: list[str] = []
@@ -170,19 +211,23 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
         if doc is not None:
             sd.write_cell(c, doc)
             docs[c.id] = doc
-            bar.kind_times.setdefault(f"{c.task}/{c.kind}", []).append(float(doc.get("wall_s", 0.0)))
             finished_now += 1
             write_table(sd.path, docs)
-            msg = f"{c.id} {doc.get('wall_s', 0.0):.1f} s"
         else:
             failed[c.id] = err or "failed"
             sd.write_failure(c, err or "failed")
-            msg = f"{c.id} FAILED: {(err or '').strip().splitlines()[-1] if err else ''}"
         for p in list(pending):
             if blocked(p):
                 pending.remove(p)
                 skipped.append(p.id)
-        bar.line(len(docs), runner.running(), len(failed) + len(skipped), pending, msg)
+        status = {
+            "done": len(docs),
+            "running": runner.running(),
+            "failed": len(failed) + len(skipped),
+            "pending": pending,
+        }
+        for h in hooks:
+            h.cell_done(c, doc, err, status)
 
     def inputs_for(c: Cell) -> dict[str, dict]:
         # only what a cell needs (champion, parent nets), not whole documents with landscapes
@@ -210,11 +255,7 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
         if p.id not in skipped and max_cells is None:
             skipped.append(p.id)
     table = write_table(sd.path, docs) if docs else None
-    if progress:
-        print(
-            f"study {study.name}: {len(docs)}/{len(cells)} cells done, {len(failed)} failed, "
-            f"{len(skipped)} skipped; table {table}",
-            file=sys.stderr,
-            flush=True,
-        )
-    return StudyResult(sd.path, len(docs), failed, skipped, table)
+    result = StudyResult(sd.path, len(docs), failed, skipped, table)
+    for h in hooks:
+        h.end(result)
+    return result

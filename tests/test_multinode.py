@@ -36,7 +36,7 @@ SCRIPT = textwrap.dedent(
     out["nodes_used"] = ex.stats()["nodes_used"]
     out["equal"] = bool(np.array_equal(expected.rewards, got.rewards))
     # lose a node mid-generation: its batches are re-run elsewhere, nothing finished is lost
-    big = champion_sized(192, seed=2) * 6
+    big = champion_sized(192, seed=2) * 48  # long enough (~10 s) that the lost node dies mid-evaluation
     expected2 = SerialExecutor(SPEC).evaluate(big, W, [4, 5, 6])
     t = threading.Timer(0.5, lambda: cluster.remove_node(workers[1], allow_graceful=False))
     t.start()

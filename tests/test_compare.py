@@ -124,7 +124,7 @@ def test_plan_dependencies(tmp_path):
     study = load_study(write_study(tmp_path))
     cells = {c.id: c for c in plan(study)}
     lt = cells["cartpole/lottery_ticket/1x/s0"]
-    assert lt.deps == ["cartpole/search/-/s0", "cartpole/dense/4/s0", "cartpole/pruned_magnitude/1x/s0"]
+    assert lt.deps == ["cartpole/search/-/s0", "cartpole/dense/4/s0"]  # IMP from the dense parent
     assert cells["cartpole/pruned_magnitude/1x/s0"].parent == "cartpole/dense/4/s0"
     assert cells["cartpole/dense/4/s0"].deps == []
     # a fixed champion: no search cells; classification pruning retrains its parent in-cell
@@ -338,3 +338,20 @@ def test_study_reporter_hooks(tmp_path):
     n = len(plan(study))
     assert seen[0] == ("start", n, n) and seen[-1] == ("end", n) == ("end", res.done)
     assert [s[3] for s in seen if s[0] == "cell"] == list(range(1, n + 1)) and all(s[2] for s in seen[1:-1])
+
+
+def test_cells_of_an_older_format_are_recomputed_and_still_readable(serial_run, tmp_path):
+    from wann.analysis.data import load
+    from wann.study.results import CELL_FORMAT
+
+    folder, study, res = serial_run
+    run = tmp_path / "run"
+    shutil.copytree(folder / "run", run)
+    cell = run / "cells" / "cartpole__dense__4__s0.json"
+    doc = json.loads(cell.read_text())
+    doc["format"] = "wann.cell/1"  # made by the recipes before the fair counterparts
+    cell.write_text(json.dumps(doc))
+    assert len(load(run).cells) == res.done  # the report still reads it
+    other = load_study(write_study(tmp_path, landscape=1), out=run)
+    again = run_study(other, progress=False, max_cells=1)
+    assert again.done == res.done and json.loads(cell.read_text())["format"] == CELL_FORMAT

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from wann.baselines.pruning import action_from_outputs, layer_ids, normalise_per_layer, prune_to, random_mask
-from wann.weighted import mlp_genome, outputs_reachable
+from wann.weighted import live_mask, mlp_genome, outputs_reachable
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +46,19 @@ def test_prune_to_hits_target_and_keeps_outputs_reachable(mlp, target):
         assert not (mask & ~full).any()
 
 
-def test_prune_to_never_removes_infinite_scores_and_leaves_input_untouched(mlp):
+def test_prune_to_never_chooses_infinite_scores_and_leaves_input_untouched(mlp):
     full = np.ones(len(mlp.connections), bool)
     scores = np.random.default_rng(0).random(len(full))
     keep = np.array([c.source == 0 for c in mlp.connections])
     scores[keep] = np.inf
     before = full.copy()
-    mask = prune_to(mlp, full, scores, 5)
+    mask = prune_to(mlp, full, scores, 20)
     assert np.array_equal(full, before)
-    assert mask[keep].all()
+    assert mask.sum() == 20 and np.array_equal(live_mask(mlp, mask), mask)
+    # a kept bias goes only with its unit (dead: no path from an input through it)
+    dst = np.array([c.destination for c in mlp.connections])
+    for k in np.flatnonzero(keep & ~mask):
+        assert not mask[(dst == dst[k]) & ~keep].any()
     assert outputs_reachable(mlp, mask)
 
 
@@ -63,7 +67,8 @@ def test_prune_to_removes_lowest_scores_first_when_connectivity_allows():
     mask = prune_to(g, np.ones(4, bool), np.array([0.4, 0.1, 0.3, 0.2]), 2)
     assert mask.tolist() == [True, False, True, False]
     last = prune_to(g, np.ones(4, bool), np.array([0.0, 0.1, 0.3, 0.2]), 0)
-    assert last.sum() == 1 and outputs_reachable(g, last)  # the output keeps one input edge
+    assert last.tolist() == [False, False, True, False]  # the output keeps its best input edge
+    assert outputs_reachable(g, last) and np.array_equal(live_mask(g, last), last)
 
 
 def test_random_mask_is_deterministic_per_seed(mlp):
@@ -74,7 +79,10 @@ def test_random_mask_is_deterministic_per_seed(mlp):
     assert any(not np.array_equal(a, m) for m in others)
     keep = np.array([c.source == 0 for c in mlp.connections])
     k = random_mask(mlp, 15, seed=7, keep=keep)
-    assert k[keep].all() and k.sum() == 15 and outputs_reachable(mlp, k)
+    assert k.sum() == 15 and outputs_reachable(mlp, k) and np.array_equal(live_mask(mlp, k), k)
+    dst = np.array([c.destination for c in mlp.connections])
+    live_nodes = set(dst[k & ~keep].tolist())
+    assert all(k[i] for i in np.flatnonzero(keep) if dst[i] in live_nodes)  # a live unit keeps its bias
 
 
 def test_action_from_outputs():

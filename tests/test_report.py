@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 
-from wann.analysis.comparisons import comparisons, verdict
+from wann.analysis.comparisons import comparisons, one_sided, verdict
 from wann.analysis.data import load
 from wann.analysis.report import REPORT_FILES, write_report
 from wann.errors import ConfigError
@@ -41,8 +42,24 @@ def test_comparisons_are_holm_corrected_within_each_task():
     for c in comps:
         if math.isfinite(c["p"]):
             assert c["p_holm"] >= c["p"] - 1e-12
-        assert verdict(c) in ("A better", "B better", "no clear difference", "undecided")
+        words = verdict(c)
+        assert words.startswith(("A better", "B better", "equivalent within ±", "inconclusive (n too small to decide)"))
+        if one_sided(c) and words.startswith("inconclusive"):
+            assert words.endswith(f"all {c['seeds']} seeds favour {one_sided(c)}")
     assert json.loads((COMMITTED / "comparisons.json").read_text())[0].keys() == comps[0].keys()
+
+
+def test_committed_report_reads_well():
+    """The verdicts are the four words, every pre-registered margin is stated, the gap lines are
+    percentages within range, the power line is there, and no number prints as nan."""
+    text = (COMMITTED / "report.md").read_text()
+    assert "no clear difference" not in text and "undecided" not in text
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
+    assert "swingup: ±46.6" in text and "cartpole: ±25" in text and "digits: ±0.02 test accuracy" in text
+    assert "Power: with 5 seeds per arm" in text
+    gaps = re.findall(r"the WANN structure closes (-?\d+) % of the gap", text)
+    assert len(gaps) == 3 and all(-100 <= int(g) <= 200 for g in gaps)
+    assert "inconclusive (n too small to decide); all 5 seeds favour B" in text  # e.g. digits, A12 = 0
 
 
 def test_report_of_a_folder_without_a_study(tmp_path):

@@ -392,7 +392,8 @@ def cmd_train(args) -> int:
     what = f"accuracy {sc['accuracy']:.4f}" if "accuracy" in sc else f"{sc['mean']:.2f} +- {sc['sd']:.2f}"
     print(
         f"{args.method} on {task.name}: {what}, {main_r.network.connections} connections, "
-        f"{main_r.budget.episodes} training episodes, {main_r.budget.cpu_s:.1f} CPU-s"
+        f"{main_r.budget.episodes} training {main_r.info.get('cost', {}).get('unit', 'episodes')}, "
+        f"{main_r.budget.cpu_s:.1f} CPU-s"
     )
     print(f"results: {out}/  (result.json, {main_r.method}.json)")
     return 0

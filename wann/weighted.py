@@ -36,7 +36,8 @@ class WeightedNetwork:
 
     @property
     def connections(self) -> int:
-        return self.genome.n_connections
+        """Its size: the live connections (`live_connections`), not every enabled one."""
+        return live_connections(self.genome)
 
     @property
     def mask(self) -> np.ndarray:
@@ -127,29 +128,62 @@ def outputs_reachable(genome: Genome, mask: np.ndarray | None = None) -> bool:
     return all(o in reach for o in genome.output_ids)
 
 
+def live_mask(genome: Genome, mask: np.ndarray | None = None) -> np.ndarray:
+    """The live connections, a bool (C,) vector: enabled (or masked-in) connections on some path
+    from an input to an output. An ordinary edge s -> d is live when s is reachable from an input
+    and d reaches an output; a bias edge (from the bias node) is live when its destination is on an
+    input -> output path (a bias of a node that no input reaches only adds a constant, and is dead
+    with its node). A network's size is its live count; the other edges change no input -> output
+    function and are removed from every pruned, sparse and ticket counterpart."""
+    conns = genome.connections
+    mask = np.array([c.enabled for c in conns], dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    fwd: dict[int, list[int]] = {}
+    bwd: dict[int, list[int]] = {}
+    for c, m in zip(conns, mask):
+        if m and c.source != 0:
+            fwd.setdefault(c.source, []).append(c.destination)
+            bwd.setdefault(c.destination, []).append(c.source)
+    from_in = _closure(range(1, genome.n_inputs + 1), fwd)
+    to_out = _closure(genome.output_ids, bwd)
+    out = np.zeros(len(conns), dtype=bool)
+    for k, (c, m) in enumerate(zip(conns, mask)):
+        if m:
+            if c.source == 0:
+                out[k] = c.destination in from_in and c.destination in to_out
+            else:
+                out[k] = c.source in from_in and c.destination in to_out
+    return out
+
+
+def live_connections(genome: Genome, mask: np.ndarray | None = None) -> int:
+    """The number of live connections (`live_mask`): a network's size in every table."""
+    return int(live_mask(genome, mask).sum())
+
+
+def _closure(start, edges: dict[int, list[int]]) -> set[int]:
+    seen, stack = set(start), list(start)
+    while stack:
+        for m in edges.get(stack.pop(), ()):
+            if m not in seen:
+                seen.add(m)
+                stack.append(m)
+    return seen
+
+
 def structure_counts(genome: Genome) -> dict[str, int]:
-    """Connections, hidden nodes on some input->output path, inputs used."""
-    enabled = [c for c in genome.connections if c.enabled]
-    fwd: dict[int, set[int]] = {}
-    bwd: dict[int, set[int]] = {}
-    for c in enabled:
-        fwd.setdefault(c.source, set()).add(c.destination)
-        bwd.setdefault(c.destination, set()).add(c.source)
-
-    def closure(start, edges):
-        seen, stack = set(start), list(start)
-        while stack:
-            for m in edges.get(stack.pop(), ()):
-                if m not in seen:
-                    seen.add(m)
-                    stack.append(m)
-        return seen
-
-    from_in = closure(range(1, genome.n_inputs + 1), fwd)
-    to_out = closure(genome.output_ids, bwd)
+    """Live connections (`live_mask`: on some input -> output path; enabled dead edges are not
+    counted), hidden nodes on some input -> output path, inputs used."""
+    fwd: dict[int, list[int]] = {}
+    bwd: dict[int, list[int]] = {}
+    for c in genome.connections:
+        if c.enabled and c.source != 0:
+            fwd.setdefault(c.source, []).append(c.destination)
+            bwd.setdefault(c.destination, []).append(c.source)
+    from_in = _closure(range(1, genome.n_inputs + 1), fwd)
+    to_out = _closure(genome.output_ids, bwd)
     live_hidden = [n for n in genome.nodes if n.kind == HIDDEN and n.id in from_in and n.id in to_out]
     return {
-        "connections": len(enabled),
+        "connections": live_connections(genome),
         "hidden_nodes": len(live_hidden),
         "inputs_used": sum(1 for i in range(1, genome.n_inputs + 1) if i in to_out),
     }

@@ -1,13 +1,35 @@
 """The pre-registered comparisons (A vs B, per task and size): Welch / Mann-Whitney / paired
-tests, effect sizes, seed-by-seed counts, Holm correction within each task, and the verdict."""
+tests, effect sizes, seed-by-seed counts, Holm correction within each task, an equivalence test
+(TOST) at a margin fixed before the run, and the verdict.
+
+Equivalence margins (the rule, fixed with the comparisons, before any run): a difference smaller
+than the margin is too small to matter.
+
+- RL: 5 % of the task's score range, ``MARGIN_FRACTION * (high - low)`` of `SCORE_RANGE`:
+  CartPole-v1 0..500 (its ceiling) -> ±25; swing-up 0..932 (the best score the WANN paper
+  reports, tuned weights 932 +- 6) -> ±46.6; BipedalWalker-v3 -100 (a fall) .. 332 (the paper's
+  best) -> ±21.6. An RL task not in the table has no margin, so no equivalence claim.
+- Classification: ±0.02 test accuracy (`CLASSIFY_MARGIN`), on every classification task.
+
+Verdict of a comparison, exactly one of (`verdict`):
+
+- "A better" / "B better": the test of record (paired t for rows sharing a parent run, else
+  Welch) has Holm-adjusted p < 0.05 within the task (", by less than the ±m margin" added when
+  TOST also puts the difference inside the margin);
+- "equivalent within ±m": otherwise, when TOST at the margin m has Holm-adjusted p < 0.05 (the
+  90 % CI of the difference lies inside ±m);
+- "inconclusive (n too small to decide)": neither; when every seed favours one side the verdict
+  says so.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from wann.analysis import stats
+from wann.analysis import pairwise, stats
 from wann.analysis.data import StudyData, dense0, size_key, tasks
+from wann.baselines.methods import CLASSIFY
 
 #: the pre-registered comparisons: (name, A, B, size of A, size of B, paired)
 #: size None = the method's only size; "1x" etc. per sized method; "dense0" = the parent width
@@ -16,6 +38,8 @@ COMPARISONS = (
     ("tuned WANN vs dense", "wann_tuned", "dense", None, "dense0", False),
     ("pruned vs random sparse", "pruned_magnitude", "random_sparse", "*", "*", False),
     ("ticket vs pruned", "lottery_ticket", "pruned_magnitude", "*", "*", True),
+    ("ticket vs its random-init control", "lottery_ticket", "ticket_random_init", "*", "*", True),
+    ("late rewinding vs rewinding to init", "ticket_late_rewind", "lottery_ticket", "*", "*", True),
     ("pruned vs its dense parent", "pruned_magnitude", "dense", "*", "dense0", True),
     (
         "pruned with one shared weight vs best shared weight",
@@ -25,8 +49,76 @@ COMPARISONS = (
         None,
         False,
     ),
+    (
+        "pruned with one shared weight, biases trained, vs best shared weight",
+        "pruned_shared_signed_bias_trained",
+        "wann_best_shared",
+        "1x",
+        None,
+        False,
+    ),
     ("WANN topology retrained vs random sparse", "wann_retrained", "random_sparse", None, "1x", False),
 )
+
+ALPHA = 0.05
+SWINGUP = "wann/CartPoleSwingUp-v0"
+_ALIASES = {"swingup": SWINGUP, "CartPoleSwingUp": SWINGUP, "CartPoleSwingUp-v0": SWINGUP}
+
+#: an RL task's score range for its equivalence margin: (lowest, highest) score
+SCORE_RANGE = {
+    "CartPole-v1": (0.0, 500.0),
+    SWINGUP: (0.0, 932.0),
+    "BipedalWalker-v3": (-100.0, 332.0),
+}
+#: the margin of an RL task as a fraction of its score range
+MARGIN_FRACTION = 0.05
+#: the margin of a classification task, in test accuracy
+CLASSIFY_MARGIN = 0.02
+#: a task's attainable maximum score, the gap measure's reference where it exists
+#: (classification: accuracy 1.0)
+CEILING = {"CartPole-v1": 500.0}
+
+VERDICT_A, VERDICT_B = "A better", "B better"
+INCONCLUSIVE = "inconclusive (n too small to decide)"
+
+
+def _task_cfg(data: StudyData, task: str) -> dict[str, Any]:
+    return next(t for t in data.meta["tasks"] if t["label"] == task)
+
+
+def _task_name(cfg: dict[str, Any]) -> str:
+    name = str((cfg.get("task") or {}).get("name", ""))
+    return _ALIASES.get(name, name)
+
+
+def margin(data: StudyData, task: str) -> float | None:
+    """The task's equivalence margin in its score unit (see the module docstring), or None
+    for an RL task without a stated score range."""
+    cfg = _task_cfg(data, task)
+    if cfg["kind"] == CLASSIFY:
+        return CLASSIFY_MARGIN
+    rng = SCORE_RANGE.get(_task_name(cfg))
+    return None if rng is None else MARGIN_FRACTION * (rng[1] - rng[0])
+
+
+def ceiling(data: StudyData, task: str) -> float | None:
+    """The task's attainable maximum score (CartPole-v1 500, classification 1.0), or None."""
+    cfg = _task_cfg(data, task)
+    if cfg["kind"] == CLASSIFY:
+        return 1.0
+    return CEILING.get(_task_name(cfg))
+
+
+def margin_rule(data: StudyData, task: str) -> str:
+    """How the task's margin was set, for the report."""
+    m = margin(data, task)
+    cfg = _task_cfg(data, task)
+    if m is None:
+        return f"{task}: no stated score range, no equivalence test"
+    if cfg["kind"] == CLASSIFY:
+        return f"{task}: ±{m:g} test accuracy"
+    lo, hi = SCORE_RANGE[_task_name(cfg)]
+    return f"{task}: ±{m:g} ({100 * MARGIN_FRACTION:g} % of the score range {lo:g}..{hi:g})"
 
 
 def _scores_by_seed(f, method: str, size: str | None) -> dict[int, float]:
@@ -41,6 +133,7 @@ def comparisons(data: StudyData) -> list[dict[str, Any]]:
     for task in tasks(data):
         f = data.final[data.final["task"] == task]
         d0 = dense0(data, task)
+        m = margin(data, task)
         sizes = sorted({s for s in f["size"] if s.endswith("x")}, key=size_key)
         for name, a, b, sa, sb, paired in COMPARISONS:
             for sz in sizes if "*" in (sa, sb) else [None]:
@@ -54,10 +147,13 @@ def comparisons(data: StudyData) -> list[dict[str, Any]]:
                     va, vb = [xa[s] for s in common], [xb[s] for s in common]
                 else:
                     va, vb = list(xa.values()), list(xb.values())
-                c = stats.compare(va, vb, paired=paired and len(va) >= 2)
+                c = pairwise.compare(va, vb, paired=paired and len(va) >= 2, margin=m)
+                c["margin"] = math.nan if m is None else m
+                c.setdefault("tost_p", math.nan)
                 same = sorted(set(xa) & set(xb))  # seed by seed: each seed is one independent run
                 c["seeds"] = len(same)
                 c["seeds_a_ahead"] = sum(1 for k in same if xa[k] > xb[k])
+                c["seeds_b_ahead"] = sum(1 for k in same if xa[k] < xb[k])
                 rows.append(
                     {"task": task, "comparison": name, "size": sz or "", "a": a, "b": b, "paired": bool(paired), **c}
                 )
@@ -66,15 +162,47 @@ def comparisons(data: StudyData) -> list[dict[str, Any]]:
         r["p"] = r["paired_p"] if r["test"] == "paired t" else r["welch_p"]
     stats.holm_within(rows, key="task", p="p", out="p_holm")
     stats.holm_within(rows, key="task", p="mwu_p", out="mwu_p_holm")
+    stats.holm_within(rows, key="task", p="tost_p", out="tost_p_holm")
     return rows
 
 
-def verdict(c: dict[str, Any], alpha: float = 0.05) -> str:
-    """'A better' / 'B better' when the test of record (paired t for rows sharing a parent run,
-    else Welch) is significant after Holm correction within the task."""
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def verdict_kind(c: dict[str, Any], alpha: float = ALPHA) -> str:
+    """The verdict's kind: "A better", "B better", "equivalent" or "inconclusive"."""
     p = c.get("p_holm")
-    if not (isinstance(p, float) and math.isfinite(p)):
-        return "undecided"
-    if p < alpha:
-        return "A better" if c["diff"] > 0 else "B better"
-    return "no clear difference"
+    if _finite(p) and p < alpha:
+        return VERDICT_A if c["diff"] > 0 else VERDICT_B
+    q = c.get("tost_p_holm")
+    if _finite(q) and q < alpha and _finite(c.get("margin")):
+        return "equivalent"
+    return "inconclusive"
+
+
+def one_sided(c: dict[str, Any]) -> str | None:
+    """ "A" or "B" when every one of the (at least two) seed-matched runs favours that side."""
+    n = c.get("seeds", 0)
+    if n >= 2 and c.get("seeds_a_ahead") == n:
+        return "A"
+    if n >= 2 and c.get("seeds_b_ahead") == n:
+        return "B"
+    return None
+
+
+def verdict(c: dict[str, Any], alpha: float = ALPHA) -> str:
+    """The comparison's verdict in words: "A better" / "B better" (Holm-adjusted p of the test
+    of record < alpha), "equivalent within ±m" (Holm-adjusted TOST p < alpha at the task's margin
+    m), else "inconclusive (n too small to decide)", followed by "; all n seeds favour A" when
+    every seed-matched run does. A significant difference that TOST also finds inside the margin
+    reads "A better, by less than the ±m margin"."""
+    kind = verdict_kind(c, alpha)
+    if kind == "equivalent":
+        return f"equivalent within ±{c['margin']:.3g}"
+    if kind != "inconclusive":
+        q = c.get("tost_p_holm")
+        small = _finite(q) and q < alpha and _finite(c.get("margin"))
+        return kind + (f", by less than the ±{c['margin']:.3g} margin" if small else "")
+    side = one_sided(c)
+    return INCONCLUSIVE + (f"; all {c['seeds']} seeds favour {side}" if side else "")

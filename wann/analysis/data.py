@@ -16,7 +16,12 @@ from wann.errors import ConfigError
 
 #: the structure probe of each pruned-magnitude net, reported as rows of their own:
 #: report row -> the table column that holds its score
-PROBE_ROWS = {"pruned_shared_signed": "shared_signed", "pruned_shared_positive": "shared_positive"}
+PROBE_ROWS = {
+    "pruned_shared_signed": "shared_signed",
+    "pruned_shared_positive": "shared_positive",
+    "pruned_shared_signed_bias_trained": "shared_signed_bias_trained",
+    "pruned_shared_positive_bias_trained": "shared_positive_bias_trained",
+}
 
 
 @dataclass
@@ -41,7 +46,7 @@ def load(run_dir: str | Path) -> StudyData:
     import pandas as pd
 
     from wann.files import read_json
-    from wann.study.results import CELL_FORMAT, StudyDir
+    from wann.study.results import READABLE_CELL_FORMATS, StudyDir
 
     sd = StudyDir(Path(run_dir))
     if not sd.path.is_dir() or not sd.meta.exists():
@@ -63,7 +68,7 @@ def load(run_dir: str | Path) -> StudyData:
         raise ConfigError(
             "RUN_DIR", f"{table} lacks columns {missing}; rerun `wann compare` on the study to rewrite it"
         )
-    cells = {cid: doc for cid, doc in sd.done(meta["identity"]).items() if doc.get("format") == CELL_FORMAT}
+    cells = sd.done(meta["identity"], READABLE_CELL_FORMATS)
     # training work in one unit per task: RL episodes; classification examples processed (the
     # torch counterparts count examples seen, CMA-ES / NEAT one minibatch of examples per evaluation)
     cls = df["kind"] == CLASSIFY
@@ -79,6 +84,8 @@ def _with_probe_rows(df):
     base = df[(df["method"] == "pruned_magnitude") & df["final"]]
     extra = []
     for name, col in PROBE_ROWS.items():
+        if col not in base.columns:  # a table from before that probe existed
+            continue
         r = base.copy()
         r["method"] = name
         r["score"] = r[col]

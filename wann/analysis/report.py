@@ -2,9 +2,10 @@
 `report/report.html` (images inlined) and the PNG plots beside them.
 
 The report answers the study's question from the tidy table (`results.parquet`) and the cells'
-documents (landscapes, champions): per-task tables (mean +- SD, 95 % bootstrap CI, IQM for RL,
+documents (landscapes, champions): per-task tables (mean +- SD, 95 % CI of the mean, IQM for RL,
 structure and budget columns), the pre-registered comparisons with Welch / Mann-Whitney / paired
-tests, effect sizes and Holm correction within each task, score-versus-budget curves, size sweeps,
+tests, effect sizes, Holm correction within each task, TOST equivalence at a pre-registered margin
+and a verdict (better / equivalent / inconclusive), score-versus-budget curves, size sweeps,
 shared-weight profiles, robustness curves S(sigma), filter-normalised slices, classification
 sharpness, drawings of the champions, and a plain-language summary of what held.
 
@@ -19,15 +20,17 @@ import json
 import math
 from pathlib import Path
 
+from wann.analysis import stats
 from wann.analysis.comparisons import comparisons, verdict
 from wann.analysis.data import StudyData, dense_label, load, tasks
 from wann.analysis.plots import draw_champions, plot_budget_curves, plot_final_scores, plot_landscapes, plot_size_sweep
 from wann.analysis.render import Doc, fmt
-from wann.analysis.summary import robustness_line, summary_lines, where_in_training
+from wann.analysis.summary import power_text, robustness_line, summary_lines, where_in_training
 from wann.analysis.tables import gap_closed, landscape_rows, method_rows
 from wann.baselines import methods
 from wann.baselines.methods import CLASSIFY, RL
 from wann.errors import ConfigError
+from wann.study.results import CELL_FORMAT as CURRENT_CELLS
 
 __all__ = ["REPORT_FILES", "check_report_folder", "comparisons", "load", "write_report"]
 
@@ -67,6 +70,13 @@ def check_report_folder(folder: Path) -> None:
         )
 
 
+def _ci(low: float, high: float) -> str:
+    """A confidence interval as a table cell; "n/a" when there is none (a single seed)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "n/a"
+    return f"{fmt(low)} .. {fmt(high)}"
+
+
 def _write_report(data: StudyData, folder: Path) -> Path:
     from wann.files import atomic_write_text
 
@@ -88,6 +98,16 @@ def _write_report(data: StudyData, folder: Path) -> Path:
         f"{cpu / 3600:.2f} cell-hours of compute. RL scores are mean returns over {meta['test_episodes']} fresh "
         "episodes (seeds never used in training); classification scores are test-split accuracies."
     )
+    old = sorted({c.get("format") for c in data.cells.values()} - {CURRENT_CELLS})
+    if old:
+        doc.p(
+            f"**Made by an earlier version of the recipes** (cells of format {', '.join(old)}, before the fair "
+            "counterparts): its connection counts include dead edges, its pruned nets were pruned in three "
+            "aggressive rounds, its lottery ticket retrained the final mask for the full budget at a larger step, "
+            "its budgets were floored to whole CMA-ES generations, and on classification its tuned and retrained "
+            "WANNs used CMA-ES. The method labels below name the current recipes; read the rows as the earlier "
+            "ones. `wann compare` on this study recomputes every such cell with the current recipes."
+        )
     doc.h(2, "Summary")
     doc.ul(summary_lines(data, comps, gaps) + [r for t in task_labels if (r := robustness_line(data, t))])
     for task in task_labels:
@@ -101,10 +121,13 @@ def _write_report(data: StudyData, folder: Path) -> Path:
         budget = (
             f"{tcfg['budget']:,} episodes per RL counterpart"
             if tcfg["kind"] == RL
-            else f"{tcfg['epochs']} Adam epochs per torch counterpart, {tcfg['budget']:,} evaluations for CMA-ES / NEAT"
+            else f"{tcfg['epochs']} Adam epochs per trained counterpart (WANN tuned / retrained included), "
+            f"{tcfg['budget']:,} evaluations for NEAT"
         )
         src = f"search `{Path(tcfg['search']).name}` per seed" if tcfg.get("search") else "a fixed champion"
         doc.p(f"Budget: {budget}; WANN: {src}; dense widths {', '.join(dense_label(h) for h in tcfg['dense'])}.")
+        for m, why in (tcfg.get("left_out") or {}).items():
+            doc.p(f"*{methods.get(m).label} left out of {task}:* {why}.")
         rows = method_rows(data, task)
         rl = tcfg["kind"] == RL
         head = (
@@ -130,7 +153,7 @@ def _write_report(data: StudyData, folder: Path) -> Path:
                     r["n"],
                     r["mean"],
                     r["sd"],
-                    f"{fmt(r['ci_low'])} .. {fmt(r['ci_high'])}",
+                    _ci(r["ci_low"], r["ci_high"]),
                 ]
                 + ([r["iqm"]] if rl else [])
                 + [
@@ -167,6 +190,7 @@ def _write_report(data: StudyData, folder: Path) -> Path:
                     "test",
                     "p (Holm)",
                     "MWU p (Holm)",
+                    "TOST p (Holm)",
                     "verdict",
                 ],
                 [
@@ -183,6 +207,7 @@ def _write_report(data: StudyData, folder: Path) -> Path:
                         c["test"],
                         c["p_holm"],
                         c["mwu_p_holm"],
+                        c["tost_p_holm"],
                         verdict(c),
                     ]
                     for c in tc
@@ -229,9 +254,23 @@ def _write_report(data: StudyData, folder: Path) -> Path:
     doc.ul(
         [
             "A seed is one independent run: its own WANN search and its own training of every counterpart.",
-            "Statistics across seeds: mean +- SD, 95 % percentile bootstrap CI (10,000 resamples), IQM for RL; "
-            "Welch t-test and Mann-Whitney U, Cohen's d and Vargha-Delaney A12, Holm correction within a task; "
-            "paired t-tests where rows share a parent run (dense -> pruned -> ticket).",
+            "Statistics across seeds (SciPy's tests): mean +- SD; 95 % CI of the mean by the Student-t interval "
+            f"below {stats.T_BELOW} seeds (a bootstrap interval covers only ~83 % at 5 seeds) and by the BCa "
+            "bootstrap (9,999 resamples) from "
+            f"{stats.T_BELOW} on, n/a for a single seed; IQM for RL; Welch t-test and Mann-Whitney U (exact for up to "
+            "8 runs per arm without ties), Cohen's d and Vargha-Delaney A12, Holm correction within a task; paired "
+            "t-tests where rows share a parent run (dense -> pruned -> ticket).",
+            "Equivalence: two one-sided tests (TOST; Welch, or paired t for paired rows), Holm-corrected within a "
+            "task, at a margin fixed before the run: 5 % of an RL task's score range (CartPole-v1 0..500; swing-up "
+            "0..932, the best score the WANN paper reports), 0.02 test accuracy for classification (the numbers are "
+            "in the Summary).",
+            "Gap closed: (score - random individual weights on the champion's topology) / (reference - the same), "
+            "means over seeds; the reference is the task's ceiling where it has one (CartPole-v1 500, accuracy 1.0), "
+            "else the best mean final score of any trained counterpart on the task; not shown when the reference "
+            "is not above the baseline by more than the margin.",
+        ]
+        + ([power] if (power := power_text(data, comps)) else [])
+        + [
             "Landscapes on 5 training episodes (RL) or the training split (classification): shared-weight profile "
             "over -3..3 (weights = sign x w), S(sigma) with per-weight noise N(0, sigma^2 theta^2), a "
             "filter-normalised random direction (Li et al. 2018); SAM sharpness (rho 0.05) and the top Hessian "

@@ -1,6 +1,7 @@
 """The report's numbers per task, computed from `StudyData`: one summary row per (method, size)
-across seeds, the landscape measures per method, and how much of the random-to-dense gap each
-WANN variant closes."""
+across seeds, the landscape measures per method, and how much of the gap between random weights
+and a well-trained reference (the task's ceiling, else the best trained counterpart) each WANN
+variant closes."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from wann.analysis import stats
+from wann.analysis.comparisons import ceiling, margin
 from wann.analysis.data import StudyData, dense0, size_key
 from wann.baselines import methods
-from wann.baselines.methods import CLASSIFY, RL
+from wann.baselines.methods import CLASSIFY, RL, TRAINED
 
 #: the methods whose landscapes (profile, robustness, slice) the report shows, in its order
 LANDSCAPE_METHODS = (
@@ -112,27 +114,72 @@ def _at(rob: dict, sigma: float):
     return None
 
 
-def gap_closed(data: StudyData, task: str) -> dict[str, float]:
-    """How much of the way from random weights (on the champion's topology) to the trained
-    dense net each method gets: (score - floor) / (dense - floor), means over seeds."""
+#: the WANN variants (and the structure probe) whose share of the gap the summary reports
+GAP_METHODS = (
+    "wann_random_shared",
+    "wann_six_values",
+    "wann_best_shared",
+    "wann_ensemble",
+    "wann_tuned",
+    "wann_retrained",
+    "pruned_shared_signed",
+)
+
+
+def gap_closed(data: StudyData, task: str) -> dict[str, Any]:
+    """How much of the way from random weights on the champion's topology (the floor) to a
+    well-trained reference each WANN variant gets: ``(mean score - floor) / (reference - floor)``,
+    means over seeds.
+
+    The reference is the task's ceiling where it has one (CartPole-v1 500, classification
+    accuracy 1.0; `comparisons.ceiling`), else the best mean final score of any trained method
+    (role "trained", any size) on the task. Returns ``floor``, ``reference``, ``reference_label``
+    (e.g. "the task's ceiling, 500" or "the best trained counterpart, dense, trained 10: mean
+    861"), ``fractions`` (method -> float) and ``status`` (None, or why ``fractions`` is empty:
+    the reference is not finite or not above the floor by more than the task's equivalence
+    margin, a gap so small that its percentages mean nothing).
+    """
     f = data.final[data.final["task"] == task]
-    floor = f[f["method"] == "wann_random_individual"]["score"].mean()
-    top = f[(f["method"] == "dense") & (f["size"] == dense0(data, task))]["score"].mean()
-    out = {"floor": float(floor), "dense": float(top)}
-    if not (np.isfinite(floor) and np.isfinite(top)) or top == floor:
-        return out
-    for m in (
-        "wann_random_shared",
-        "wann_six_values",
-        "wann_best_shared",
-        "wann_ensemble",
-        "wann_tuned",
-        "wann_retrained",
-        "pruned_shared_signed",
-    ):
-        g = f[f["method"] == m]
-        if m == "pruned_shared_signed":
-            g = g[g["size"] == "1x"]
-        if not g.empty:
-            out[m] = float((g["score"].mean() - floor) / (top - floor))
+    floor = float(f[f["method"] == "wann_random_individual"]["score"].mean())
+    top = ceiling(data, task)
+    if top is not None:
+        label = "perfect test accuracy, 1.0" if data.task_kind(task) == CLASSIFY else f"the task's ceiling, {top:g}"
+    else:
+        trained = f[f["method"].map(lambda m: getattr(methods.REGISTRY.get(m), "role", None) == TRAINED)]
+        means = trained.groupby(["method", "size"])["score"].mean().dropna()
+        if means.empty:
+            top, label = math.nan, "no trained counterpart"
+        else:
+            (m, size), top = means.idxmax(), float(means.max())
+            sized = "" if size == "-" else " " + size
+            label = f"the best trained counterpart, {methods.get(m).label}{sized}: mean {top:.3g}"
+    out: dict[str, Any] = {"floor": floor, "reference": float(top), "reference_label": label, "fractions": {}}
+    m = margin(data, task)
+    if not (math.isfinite(floor) and math.isfinite(top)):
+        out["status"] = "n/a: no random-weight baseline or no reference score"
+    elif top - floor <= (m or 0.0):
+        out["status"] = "n/a: reference not above the random-weight baseline" + (
+            f" by more than the ±{m:g} margin" if m else ""
+        )
+    else:
+        out["status"] = None
+        for name in GAP_METHODS:
+            g = f[f["method"] == name]
+            if name == "pruned_shared_signed":
+                g = g[g["size"] == "1x"]
+            v = float(g["score"].mean()) if not g.empty else math.nan
+            if math.isfinite(v):
+                out["fractions"][name] = (v - floor) / (top - floor)
     return out
+
+
+def gap_text(fraction: float | None) -> str | None:
+    """A gap fraction as a percentage for the summary, shown within -100 % .. 200 % (beyond:
+    "below -100 %" / "above 200 %"); None for None or a value that is not finite."""
+    if fraction is None or not math.isfinite(fraction):
+        return None
+    if fraction < -1.0:
+        return "below -100 %"
+    if fraction > 2.0:
+        return "above 200 %"
+    return f"{100 * fraction:.0f} %"

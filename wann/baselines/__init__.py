@@ -2,7 +2,8 @@
 
 The methods are declared once in `methods` (name, label, colour, task kinds, champion, sizes,
 parent) and made by their recipes in `recipes`; the engines live beside them (`rl` and `cmaes`:
-CMA-ES on episodes, `pruning`: masks, `supervised`: torch, `neat_baseline`: neat-python).
+CMA-ES on episodes, `rl_pruning`: its pruned nets and tickets, `pruning`: masks, `supervised`:
+torch, `supervised_pruning`: its pruned nets and tickets, `neat_baseline`: neat-python).
 
 `run_method(method, task, executor, budget, seed, champion=None, target=None)` returns the
 `TrainResult`s a method produces (a pruning method also returns the dense net it started from).
@@ -16,6 +17,7 @@ from wann.baselines.common import TrainResult
 from wann.baselines.methods import check_name
 from wann.errors import ConfigError
 from wann.genome import Genome
+from wann.weighted import live_connections
 
 
 def check_method(method: str, task, champion: Genome | None, target: int | None) -> None:
@@ -51,7 +53,7 @@ def run_method(
     from wann.baselines import recipes
 
     check_method(method, task, champion, target)
-    target = target or (champion.n_connections if champion is not None else None)
+    target = target or (live_connections(champion) if champion is not None else None)
     if executor is None:
         from wann.executor import SerialExecutor
 

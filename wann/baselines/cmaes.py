@@ -5,10 +5,11 @@ free parameters, separable (diagonal) above. Each generation all candidates see 
 seeds (common random numbers). The network kept is the distribution mean (`xfavorite`), scored on
 fresh held-out episodes at 10, 25, 50 and 100 % of the training budget (`CHECKPOINTS`).
 
-Budget: counted in training episodes. One generation evaluates a population of `popsize`
-candidates on `episodes_per_candidate` episodes each, i.e. popsize * episodes_per_candidate
-episodes (32 * 4 = 128 by default); a budget of B episodes buys max(1, B // that) generations, so
-at least one generation runs even when B is smaller. The `Budget` returned adds up the episodes,
+Budget: counted in training episodes, and met exactly. One generation evaluates a population of
+`popsize` candidates on `episodes_per_candidate` episodes each (32 * 4 = 128 by default); the
+generation that would cross a checkpoint (10, 25, 50, 100 % of the budget, `CHECKPOINTS`) and the
+last one are trimmed (`generation_plan`), so a budget of B episodes spends exactly B and every
+checkpoint falls at the episode count it names. The `Budget` returned adds up the episodes,
 environment steps and CPU-seconds of those training evaluations only: checkpoint and test scoring
 are not charged.
 
@@ -22,7 +23,7 @@ full weight vectors (P, C) on S episode seeds as (returns (P, S), steps (P, S)).
 
 from __future__ import annotations
 
-import math
+import warnings
 from collections.abc import Callable
 
 import cma
@@ -53,21 +54,22 @@ def init_weights(n: int, seed: int) -> np.ndarray:
     return derived_rng(seed, 0, 11).normal(0.0, 0.1, n)
 
 
-def _checkpoint_marks(
-    generations: int, per_gen: int, budget_episodes: int, span: tuple[int, int] | None
-) -> dict[int, float]:
-    """Generation -> budget fraction at which to record a checkpoint (see `cmaes` for `span`)."""
-    if span is None:
-        return {max(1, math.ceil(f * generations)): f for f in CHECKPOINTS}
-    offset, total = span
-    marks = {}
-    for f in CHECKPOINTS:
-        g = math.ceil((f * total - offset) / per_gen)
-        if f == 1.0 and offset + budget_episodes >= total:
-            g = generations
-        if 1 <= g <= generations:
-            marks[g] = f
-    return marks
+def budget_marks(fractions, total: int) -> list[int]:
+    """The episode counts at which `fractions` of a `total`-episode budget are reached (at least 1)."""
+    return [max(1, round(f * total)) for f in fractions]
+
+
+def generation_plan(budget_episodes: int, per_gen: int, cuts) -> list[int]:
+    """Episodes of each generation of a `budget_episodes` run: full generations of `per_gen`,
+    the one that would cross a cut (an episode count in (0, budget]) and the last one trimmed, so
+    that every cut falls on a generation boundary and the total is exactly the budget."""
+    sizes, done = [], 0
+    for c in sorted({int(c) for c in cuts if 0 < c < budget_episodes} | {int(budget_episodes)}):
+        while done < c:
+            e = min(per_gen, c - done)
+            sizes.append(e)
+            done += e
+    return sizes
 
 
 def cmaes(
@@ -86,19 +88,30 @@ def cmaes(
     progress: Progress | None = None,
     label: str = "cmaes",
     span: tuple[int, int] | None = None,
+    snapshots: dict[float, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, Budget, list[dict]]:
-    """Optimise weights[free] (starting at x0) by CMA-ES; other weights stay at `base`.
+    """Optimise weights[free] (starting at x0) by CMA-ES; other weights stay at `base`, for
+    exactly `budget_episodes` training episodes.
 
     base: (C,); free: bool (C,); x0: (free.sum(),). budget: a `Budget` to add to (a fresh one if
     None). span: (episodes already spent, total episodes) when this call is one stage of a longer
-    schedule (iterative pruning): checkpoints then fall at 10/25/50/100 % of the total and report
-    cumulative episodes. Returns (weights (C,), budget used, checkpoints). Budget counts training
-    episodes only."""
+    schedule (iterative pruning, a grid search before it): checkpoints then fall at 10/25/50/100 %
+    of the total and report cumulative episodes. snapshots: {fraction: None, ...} filled in place
+    with the weights (C,) after that fraction of this call's budget (late rewinding).
+
+    Exact budget: a generation is `popsize` candidates x `episodes_per_candidate` episodes; the
+    generation that would cross a checkpoint or snapshot, and the last, are trimmed
+    (`generation_plan`). A trimmed generation of e episodes gives all candidates e // popsize
+    episodes and the first e % popsize one more (each ranked by its mean return); below popsize
+    episodes only e candidates are scored, one episode each, and the distribution is updated only
+    when e reaches CMA-ES's parent number mu (popsize // 2). Returns (weights (C,), budget used,
+    checkpoints); the budget counts training episodes only (checkpoint scoring is not charged)."""
     budget = budget or Budget()
     clock = CpuClock(executor)
     n = int(free.sum())
     weights = base.astype(np.float64).copy()
-    if n == 0:
+    offset, total = span if span is not None else (0, budget_episodes)
+    if n == 0 or budget_episodes <= 0:
         return weights, budget, []
     opts = {
         "popsize": popsize,
@@ -112,26 +125,38 @@ def cmaes(
     }
     es = cma.CMAEvolutionStrategy(np.asarray(x0, dtype=np.float64), sigma0, opts)
     per_gen = popsize * episodes_per_candidate
-    generations = max(1, budget_episodes // per_gen)
-    marks = _checkpoint_marks(generations, per_gen, budget_episodes, span)
+    marks: dict[int, list[float]] = {}
+    for f, m in zip(CHECKPOINTS, budget_marks(CHECKPOINTS, total)):
+        if 0 < m - offset <= budget_episodes:
+            marks.setdefault(m - offset, []).append(f)
+    snaps = {max(1, round(f * budget_episodes)): f for f in (snapshots or {})}
+    plan = generation_plan(budget_episodes, per_gen, list(marks) + list(snaps))
     checkpoints = []
-    start_eps = 0 if span is not None else budget.episodes
-    for gen in range(1, generations + 1):
+    done = 0
+    for gen, e in enumerate(plan, start=1):
         xs = np.asarray(es.ask())
         rows = np.repeat(weights[None, :], len(xs), axis=0)
         rows[:, free] = xs
-        seeds = [int(derived_rng(seed, gen, 7).integers(2**30)) + k for k in range(episodes_per_candidate)]
-        r, st = executor.evaluate_weights(genome, rows, seeds)
-        es.tell(list(xs), list(-r.mean(axis=1)))
-        budget.add(r.size, st.sum(), clock.lap())
-        if gen in marks:
+        seeds = [int(derived_rng(seed, gen, 7).integers(2**30)) + k for k in range(-(-e // popsize))]
+        fit, steps, told = _evaluate_trimmed(executor, genome, rows, seeds, e)
+        if len(told) >= max(3, es.sp.weights.mu):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a trimmed generation: fewer solutions than popsize
+                es.tell([xs[i] for i in told], [-fit[i] for i in told])
+        budget.add(e, steps, clock.lap())
+        done += e
+        if done in snaps and snapshots is not None:
+            w = weights.copy()
+            w[free] = es.result.xfavorite
+            snapshots[snaps[done]] = w
+        for f in marks.get(done, ()):
             w = weights.copy()
             w[free] = es.result.xfavorite
             s = score(executor, WeightedNetwork(genome, w), checkpoint_episodes, TEST_SEED + CHECKPOINT_OFFSET)
             checkpoints.append(
                 {
-                    "fraction": marks[gen],
-                    "episodes": budget.episodes - start_eps,
+                    "fraction": f,
+                    "episodes": offset + done,
                     "env_steps": budget.env_steps,
                     "cpu_s": budget.cpu_s,
                     "score_mean": s["mean"],
@@ -140,11 +165,34 @@ def cmaes(
             )
             if progress:
                 progress(
-                    f"{label}: {marks[gen]:.0%} of {budget_episodes} episodes, "
+                    f"{label}: {f:.0%} of {total} episodes, "
                     f"mean {s['mean']:.1f} on {checkpoint_episodes} held-out episodes"
                 )
     weights[free] = es.result.xfavorite
     return weights, budget, checkpoints
+
+
+def _evaluate_trimmed(executor, genome: Genome, rows: np.ndarray, seeds: list[int], e: int):
+    """Score a generation's candidates (P, C) with exactly `e` episodes in all: returns (mean
+    return per candidate (P,), env steps, indices of the candidates scored)."""
+    P = len(rows)
+    base, extra = divmod(e, P)
+    fit = np.zeros(P)
+    steps = 0
+    if base == 0:
+        r, st = executor.evaluate_weights(genome, rows[:extra], seeds[:1])
+        fit[:extra] = r[:, 0]
+        return fit, int(st.sum()), list(range(extra))
+    r, st = executor.evaluate_weights(genome, rows, seeds[:base])
+    tot, cnt = r.sum(axis=1), np.full(P, base, dtype=np.float64)
+    steps += int(st.sum())
+    if extra:
+        r2, st2 = executor.evaluate_weights(genome, rows[:extra], seeds[base : base + 1])
+        tot[:extra] += r2[:, 0]
+        cnt[:extra] += 1
+        steps += int(st2.sum())
+    fit = tot / cnt
+    return fit, steps, list(range(P))
 
 
 def fit_masked(
@@ -179,4 +227,4 @@ def fit_masked(
     return TrainResult(method, net, score(executor, net, test_episodes), budget, ck)
 
 
-__all__ = ["Progress", "cmaes", "fit_masked", "init_weights", "score"]
+__all__ = ["Progress", "budget_marks", "cmaes", "fit_masked", "generation_plan", "init_weights", "score"]

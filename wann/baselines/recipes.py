@@ -5,22 +5,25 @@ the parents it had to train itself (a pruned net returns [pruned, dense]). `wann
 recipe with no parents, so it trains them; a study passes the parents its other cells trained
 (`Context.parents`, e.g. the seed's dense net for an RL pruned net), so each is trained once.
 
-Budgets (`Context.budget`, `Context.epochs`): RL counterparts train for ``budget`` episodes
-(CMA-ES, NEAT); classification counterparts trained with torch run ``epochs`` epochs of Adam,
-while CMA-ES and NEAT on a classification task count ``budget`` minibatch evaluations.
+Budgets (`Context.budget`, `Context.epochs`): RL counterparts train for exactly ``budget``
+episodes (CMA-ES, NEAT); every trained classification counterpart (the tuned and retrained WANN
+included: `genome_adam`) runs the one Adam recipe for exactly ``epochs x`` the training split in
+examples, while NEAT on a classification task counts ``budget`` minibatch evaluations. Pruned
+nets, tickets and the ticket control spend that budget over their rounds (the same schedule for
+all); their parents' training comes on top, and `run` records the whole cost (own + every
+ancestor) in ``info["cost"]``.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from wann.baselines.common import Budget, TrainResult
-from wann.baselines.methods import CLASSIFY, REGISTRY
+from wann.baselines.methods import CLASSIFY, DERIVED, REGISTRY
 from wann.genome import Genome
 from wann.measures.assess import Assessment
 
@@ -114,12 +117,24 @@ def best_shared(ctx: Context) -> list[TrainResult]:
 
 
 def tuned(ctx: Context) -> list[TrainResult]:
+    """Individual weights from the best shared weight: classification, ``epochs`` of the dense
+    nets' Adam recipe (`genome_adam`); RL, CMA-ES for ``budget`` episodes, like every RL method."""
+    if ctx.classify:
+        from wann.baselines.genome_adam import tune_wann_adam
+
+        return [tune_wann_adam(ctx.task, ctx.champion, ctx.epochs, ctx.seed)]
     from wann.baselines import rl
 
     return [rl.tune_wann(ctx.executor, ctx.task, ctx.champion, ctx.budget, ctx.seed, **ctx.kw)]
 
 
 def retrained(ctx: Context) -> list[TrainResult]:
+    """The champion's topology from a fresh random init, trained with the task kind's optimiser
+    (classification: Adam for ``epochs``, `genome_adam`; RL: CMA-ES for ``budget`` episodes)."""
+    if ctx.classify:
+        from wann.baselines.genome_adam import retrain_topology_adam
+
+        return [retrain_topology_adam(ctx.task, ctx.champion, ctx.epochs, ctx.seed)]
     from wann.baselines import rl
 
     return [rl.retrain_topology(ctx.executor, ctx.task, ctx.champion, ctx.budget, ctx.seed, **ctx.kw)]
@@ -156,54 +171,83 @@ def _rl_parent(ctx: Context) -> TrainResult:
     return rl.train_dense(ctx.executor, ctx.task, ctx.shape(), ctx.budget, ctx.seed, **ctx.kw)
 
 
+def _own_parents(ctx: Context, trained: list[TrainResult]) -> list[TrainResult]:
+    """The parents a recipe trained itself (not given by the study), for its result list."""
+    return [r for r in trained if r.method not in ctx.parents]
+
+
 def _pruned(criterion: str):
     def recipe(ctx: Context) -> list[TrainResult]:
-        from wann.baselines import rl
+        from wann.baselines import rl_pruning as rlp
         from wann.baselines import supervised as sv
+        from wann.baselines import supervised_pruning as svp
 
         if ctx.classify:  # torch parents are cheap and deterministic: always retrained here
-            parent, model, _ = sv.train_dense(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)
-            pruned, _ = sv.prune(
-                ctx.task, ctx.shape(), copy.deepcopy(model), ctx.target, criterion, ctx.epochs, ctx.seed
+            parent = sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)
+            pruned, _ = svp.prune(
+                ctx.task, ctx.shape(), parent.model, ctx.target, criterion, ctx.epochs, ctx.seed, parent=parent
             )
-            return [pruned, parent]
+            return [pruned, parent.result]
         parent = _rl_parent(ctx)
-        pruned = rl.prune(ctx.executor, ctx.task, parent, ctx.target, criterion, ctx.budget, ctx.seed, **ctx.kw)
-        return [pruned] if "dense" in ctx.parents else [pruned, parent]
+        pruned = rlp.prune(ctx.executor, ctx.task, parent, ctx.target, criterion, ctx.budget, ctx.seed, **ctx.kw)
+        return [pruned, *_own_parents(ctx, [parent])]
 
     recipe.__name__ = f"pruned_{criterion}"
     return recipe
 
 
-def lottery_ticket(ctx: Context) -> list[TrainResult]:
-    from wann.baselines import rl
+def _ticket(rewind: str):
+    """lottery_ticket (rewind='init') and ticket_late_rewind (rewind='early'): iterative magnitude
+    pruning of the dense net with rewinding, on the pruned nets' schedule and budget."""
+
+    def recipe(ctx: Context) -> list[TrainResult]:
+        from wann.baselines import rl_pruning as rlp
+        from wann.baselines import supervised as sv
+        from wann.baselines import supervised_pruning as svp
+
+        if ctx.classify:
+            parent = sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)
+            t = svp.ticket(ctx.task, ctx.shape(), parent, ctx.target, ctx.epochs, ctx.seed, rewind)
+            return [t, parent.result]
+        parent = _rl_parent(ctx)
+        t = rlp.ticket(ctx.executor, ctx.task, parent, ctx.target, ctx.budget, ctx.seed, rewind, **ctx.kw)
+        return [t, *_own_parents(ctx, [parent])]
+
+    recipe.__name__ = "lottery_ticket" if rewind == "init" else "ticket_late_rewind"
+    return recipe
+
+
+lottery_ticket = _ticket("init")
+ticket_late_rewind = _ticket("early")
+
+
+def ticket_random_init(ctx: Context) -> list[TrainResult]:
+    """The ticket's control: the lottery ticket's masks from a fresh random initialisation, on
+    the identical schedule and budget (returns [control, ticket, dense] less the given parents)."""
+    from wann.baselines import rl_pruning as rlp
     from wann.baselines import supervised as sv
+    from wann.baselines import supervised_pruning as svp
 
     if ctx.classify:
-        parent, model, init = sv.train_dense(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)
-        pruned, mask = sv.prune(
-            ctx.task, ctx.shape(), copy.deepcopy(model), ctx.target, "magnitude", ctx.epochs, ctx.seed
-        )
-        return [
-            sv.retrain_masked(ctx.task, ctx.shape(), mask, init, ctx.epochs, ctx.seed, "lottery_ticket"),
-            pruned,
-            parent,
-        ]
+        parent = sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)
+        t = svp.ticket(ctx.task, ctx.shape(), parent, ctx.target, ctx.epochs, ctx.seed, "init")
+        c = svp.ticket_control(ctx.task, ctx.shape(), parent, t, ctx.epochs, ctx.seed)
+        return [c, t, parent.result]
     parent = _rl_parent(ctx)
-    if "pruned_magnitude" in ctx.parents:
-        pruned = ctx.parents["pruned_magnitude"]
-        return [rl.lottery_ticket(ctx.executor, ctx.task, parent, pruned, ctx.budget, ctx.seed, **ctx.kw)]
-    pruned = rl.prune(ctx.executor, ctx.task, parent, ctx.target, "magnitude", ctx.budget, ctx.seed, **ctx.kw)
-    return [rl.lottery_ticket(ctx.executor, ctx.task, parent, pruned, ctx.budget, ctx.seed, **ctx.kw), pruned, parent]
+    t = ctx.parents.get("lottery_ticket")
+    if t is None or "masks" not in t.network.meta:
+        t = rlp.ticket(ctx.executor, ctx.task, parent, ctx.target, ctx.budget, ctx.seed, "init", **ctx.kw)
+    c = rlp.ticket_control(ctx.executor, ctx.task, parent, t, ctx.budget, ctx.seed, **ctx.kw)
+    return [c, *_own_parents(ctx, [t, parent])]
 
 
 def random_sparse(ctx: Context) -> list[TrainResult]:
-    from wann.baselines import rl
-    from wann.baselines import supervised as sv
+    from wann.baselines import rl_pruning as rlp
+    from wann.baselines import supervised_pruning as svp
 
     if ctx.classify:
-        return [sv.random_sparse(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed)]
-    return [rl.random_sparse(ctx.executor, ctx.task, ctx.shape(), ctx.target, ctx.budget, ctx.seed, **ctx.kw)]
+        return [svp.random_sparse(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed)]
+    return [rlp.random_sparse(ctx.executor, ctx.task, ctx.shape(), ctx.target, ctx.budget, ctx.seed, **ctx.kw)]
 
 
 def neat(ctx: Context) -> list[TrainResult]:
@@ -224,15 +268,19 @@ RECIPES: dict[str, Callable[[Context], list[TrainResult]]] = {
     "small_dense": small_dense,
     "pruned_magnitude": _pruned("magnitude"),
     "pruned_taylor": _pruned("taylor"),
+    "pruned_taylor_unit": _pruned("taylor_unit"),
     "lottery_ticket": lottery_ticket,
+    "ticket_late_rewind": ticket_late_rewind,
+    "ticket_random_init": ticket_random_init,
     "random_sparse": random_sparse,
     "neat": neat,
 }
 
 
 def run(name: str, ctx: Context) -> list[TrainResult]:
-    """Run the recipe of `name`; a probed method's result gets its structure probe (the sparse
-    mask with one shared weight, signs kept / all positive) in info["shared_weight_probe"]."""
+    """Run the recipe of `name`. A probed method's result gets its structure probe (the sparse
+    mask with one shared weight, `rl.PROBE_VARIANTS`) in info["shared_weight_probe"], and every
+    result its total cost in info["cost"] (`total_cost`)."""
     results = RECIPES[name](ctx)
     if REGISTRY[name].probed and "shared_weight_probe" not in results[0].info:
         from wann.baselines.rl import shared_weight_probe
@@ -240,4 +288,37 @@ def run(name: str, ctx: Context) -> list[TrainResult]:
         results[0].info["shared_weight_probe"] = shared_weight_probe(
             ctx.executor, results[0].network, episodes=10, test_episodes=ctx.test_episodes
         )
+    results[0].info["cost"] = total_cost(name, ctx, results)
     return results
+
+
+def budget_unit(name: str, ctx: Context, result: TrainResult) -> str:
+    """What a result's Budget.episodes counts: RL episodes; classification examples (torch Adam)
+    or minibatch evaluations (CMA-ES, NEAT)."""
+    if not ctx.classify:
+        return "episodes"
+    return result.info.get("budget_unit", "minibatch evaluations")
+
+
+def total_cost(name: str, ctx: Context, results: list[TrainResult]) -> dict[str, Any]:
+    """The full cost of a method's network: its own training plus that of every ancestor in the
+    registry (`Method.parent`, e.g. a ticket control: the ticket and the dense net), whether the
+    study gave them (`Context.parents`) or the recipe trained them. The WANN search behind the
+    champion is not included (a study reports it apart). Returns {"unit", "own", "parents":
+    {method: budget}, "total"}, each budget {"episodes", "env_steps", "cpu_s"}; classification
+    with torch counts examples in "episodes"."""
+    own = results[0].budget
+    chain, m = [], REGISTRY[name].parent
+    while m is not None and REGISTRY[m].role != DERIVED:
+        chain.append(m)
+        m = REGISTRY[m].parent
+    by_method = {r.method: r for r in results[1:]}
+    parents = {}
+    for m in chain:
+        r = ctx.parents.get(m) or by_method.get(m)
+        if r is not None:
+            parents[m] = asdict(r.budget)
+    total = asdict(own)
+    for b in parents.values():
+        total = {k: total[k] + b[k] for k in total}
+    return {"unit": budget_unit(name, ctx, results[0]), "own": asdict(own), "parents": parents, "total": total}

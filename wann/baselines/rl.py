@@ -1,15 +1,15 @@
-"""Trained and pruned counterparts on RL tasks: the recipes, scored with the project's own evaluators.
+"""Trained counterparts on RL tasks: the recipes, scored with the project's own evaluators.
 
 Each recipe builds a network, trains it with the CMA-ES engine (`wann.baselines.cmaes`, where the
-budget in episodes and the weight-vector shapes are defined) and scores it on fresh test episodes:
-- dense / small dense: an MLP (tanh hidden, linear outputs) from small random weights;
+budget in episodes, met exactly, and the weight-vector shapes are defined) and scores it on fresh
+test episodes:
+- dense / small dense: an MLP (tanh hidden, linear outputs) from small random weights; the dense
+  net also keeps its initial weights and a snapshot after `REWIND_FRACTION` of its training;
 - WANN champion: best shared weight (grid search), individually tuned weights (CMA-ES offsets
-  from the best shared value), or the topology retrained from fresh random weights;
-- pruned: a trained dense net pruned to a target count a round at a time (magnitude or Taylor
-  criterion, `wann.baselines.pruning`), each round followed by CMA-ES fine-tuning of the kept
-  weights;
-- lottery ticket: the final magnitude mask, kept weights rewound to their initial values and
-  retrained; random sparse: a connectivity-checked random mask of the same count, trained.
+  from the best shared value; the grid search is spent inside the budget), or the topology
+  retrained from fresh random weights.
+The pruned nets, tickets and random sparse nets made from the dense net live in
+`wann.baselines.rl_pruning`; `shared_weight_probe` evaluates any of their masks WANN-style.
 """
 
 from __future__ import annotations
@@ -19,10 +19,15 @@ import numpy as np
 from wann import activations
 from wann.baselines.cmaes import Progress, cmaes, fit_masked, init_weights, score
 from wann.baselines.common import Budget, CpuClock, TrainResult
-from wann.baselines.pruning import layer_ids, normalise_per_layer, output_sensitivity, prune_to, random_mask
+from wann.errors import ConfigError
 from wann.genome import Genome
 from wann.seeds import DEFAULT_SHARED_WEIGHTS
-from wann.weighted import WeightedNetwork, mlp_genome, with_mask
+from wann.weighted import WeightedNetwork, mlp_genome
+
+#: late rewinding: the dense net's weights after this fraction of its training budget
+REWIND_FRACTION = 0.05
+#: episodes per grid value of the best-shared-weight search when the budget allows
+GRID_EPISODES = 20
 
 
 def small_dense_width(n_in: int, n_out: int, target_connections: int) -> int:
@@ -41,10 +46,13 @@ def train_dense(
     progress: Progress | None = None,
     method: str = "dense",
 ) -> TrainResult:
-    """An MLP (tanh hidden, linear outputs) trained with CMA-ES from small random weights."""
+    """An MLP (tanh hidden, linear outputs) trained with CMA-ES from small random weights for
+    exactly `budget_episodes` episodes. Its meta keeps the initial weights ("init") and the
+    weights after `REWIND_FRACTION` of the budget ("rewind"), which the tickets rewind to."""
     g = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.TANH)
     C = len(g.connections)
     x0 = init_weights(C, seed)
+    snaps: dict[float, np.ndarray] = {REWIND_FRACTION: x0}
     w, budget, ck = cmaes(
         executor,
         g,
@@ -55,8 +63,14 @@ def train_dense(
         seed,
         progress=progress,
         label=f"{method} {task.n_inputs}-{'-'.join(map(str, hidden))}-{task.n_outputs}",
+        snapshots=snaps,
     )
-    net = WeightedNetwork(g, w, {"method": method, "hidden": hidden, "init": x0.tolist()})
+    rewind = {
+        "fraction": REWIND_FRACTION,
+        "episodes": max(1, round(REWIND_FRACTION * budget_episodes)),
+        "weights": np.asarray(snaps[REWIND_FRACTION]).tolist(),
+    }
+    net = WeightedNetwork(g, w, {"method": method, "hidden": hidden, "init": x0.tolist(), "rewind": rewind})
     return TrainResult(
         method, net, score(executor, net, test_episodes), budget, ck, {"hidden": hidden, "parameters": C}
     )
@@ -86,6 +100,16 @@ def best_shared(
     )
 
 
+def grid_episodes(budget_episodes: int) -> int:
+    """Episodes per grid value of the best-shared-weight search inside a `budget_episodes` budget:
+    `GRID_EPISODES`, fewer when the grid would take more than half the budget; 0 when the budget
+    cannot pay one episode per value and leave CMA-ES as much."""
+    from wann.measures.assess import weight_grid
+
+    G = len(weight_grid(DEFAULT_SHARED_WEIGHTS))
+    return min(GRID_EPISODES, (budget_episodes // 2) // G)
+
+
 def tune_wann(
     executor,
     task,
@@ -95,8 +119,21 @@ def tune_wann(
     test_episodes: int = 100,
     progress: Progress | None = None,
 ) -> TrainResult:
-    """Individual weights tuned by CMA-ES as offsets from the best shared value."""
-    start = best_shared(executor, task, champion)
+    """Individual weights tuned by CMA-ES as offsets from the best shared value. The grid search
+    for that value is spent inside the budget (`grid_episodes` per value, then CMA-ES for the
+    rest): the result costs exactly `budget_episodes` episodes."""
+    from wann.measures.assess import weight_grid
+
+    k = grid_episodes(budget_episodes)
+    if k < 1:
+        G = len(weight_grid(DEFAULT_SHARED_WEIGHTS))
+        raise ConfigError(
+            "budget",
+            f"wann_tuned needs at least {2 * G} episodes ({G} for the shared-weight grid search, "
+            f"as many for CMA-ES), got {budget_episodes}",
+        )
+    start = best_shared(executor, task, champion, episodes=k)
+    spent = start.budget.episodes
     w0 = start.network.weights
     free = np.array([c.enabled for c in champion.connections])
     w, budget, ck = cmaes(
@@ -105,17 +142,21 @@ def tune_wann(
         w0,
         free,
         w0[free],
-        budget_episodes,
+        budget_episodes - spent,
         seed,
         budget=start.budget,
         progress=progress,
         label="wann_tuned",
         sigma0=0.1,  # fine-tuning offsets around w*, the step size the pruned nets are fine-tuned with
+        span=(spent, budget_episodes),
     )
+    info = {
+        "from_shared": start.info["shared_weight"],
+        "grid_episodes": spent,
+        "cmaes_episodes": budget_episodes - spent,
+    }
     net = WeightedNetwork(champion, w, {"method": "wann_tuned", "from_shared": start.info["shared_weight"]})
-    return TrainResult(
-        "wann_tuned", net, score(executor, net, test_episodes), budget, ck, {"from_shared": start.info["shared_weight"]}
-    )
+    return TrainResult("wann_tuned", net, score(executor, net, test_episodes), budget, ck, info)
 
 
 def retrain_topology(
@@ -142,124 +183,30 @@ def retrain_topology(
     )
 
 
-def prune(
-    executor,
-    task,
-    dense: TrainResult,
-    target: int,
-    criterion: str,
-    budget_episodes: int,
-    seed: int,
-    rounds: int = 3,
-    test_episodes: int = 100,
-    progress: Progress | None = None,
-) -> TrainResult:
-    """Iterative pruning of a trained dense net to `target` connections ('magnitude' or 'taylor'),
-    each round fine-tuned by CMA-ES over the kept weights."""
-    g0 = dense.network.genome
-    w = dense.network.weights.copy()
-    mask = dense.network.mask.copy()
-    layers = layer_ids(g0)
-    n0 = int(mask.sum())
-    budget = Budget()
-    ck_all: list[dict] = []
-    for r in range(1, rounds + 1):
-        count = max(target, round(n0 * (target / n0) ** (r / rounds)))
-        net = WeightedNetwork(with_mask(g0, mask), w)
-        raw = np.abs(w) if criterion == "magnitude" else output_sensitivity(task, net)
-        s = normalise_per_layer(raw, layers, mask)
-        mask = prune_to(g0, mask, s, count)
-        g = with_mask(g0, mask)
-        w, budget, ck = cmaes(
-            executor,
-            g,
-            np.where(mask, w, 0.0),
-            mask,
-            w[mask],
-            budget_episodes // rounds,
-            seed + r,
-            sigma0=0.1,
-            budget=budget,
-            progress=progress,
-            label=f"{criterion} round {r}/{rounds} ({int(mask.sum())} connections)",
-            span=((r - 1) * (budget_episodes // rounds), rounds * (budget_episodes // rounds)),
-        )
-        ck_all += ck
-    net = WeightedNetwork(with_mask(g0, mask), np.where(mask, w, 0.0), {"method": f"pruned_{criterion}"})
-    return TrainResult(
-        f"pruned_{criterion}",
-        net,
-        score(executor, net, test_episodes),
-        budget,
-        ck_all,
-        {"target": target, "rounds": rounds, "from": dense.method},
-    )
-
-
-def lottery_ticket(
-    executor,
-    task,
-    dense: TrainResult,
-    pruned: TrainResult,
-    budget_episodes: int,
-    seed: int,
-    test_episodes: int = 100,
-    progress: Progress | None = None,
-) -> TrainResult:
-    """The pruned mask with kept weights rewound to the dense net's initial values, retrained."""
-    init = np.asarray(dense.network.meta["init"])
-    return fit_masked(
-        executor,
-        pruned.network.genome,
-        pruned.network.mask,
-        init,
-        budget_episodes,
-        seed,
-        "lottery_ticket",
-        test_episodes,
-        progress,
-    )
-
-
-def random_sparse(
-    executor,
-    task,
-    hidden: list[int],
-    target: int,
-    budget_episodes: int,
-    seed: int,
-    test_episodes: int = 100,
-    progress: Progress | None = None,
-) -> TrainResult:
-    """A random connectivity-checked mask of `target` connections on the dense shape, trained."""
-    g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.TANH)
-    mask = random_mask(g0, target, seed)
-    return fit_masked(
-        executor,
-        with_mask(g0, mask),
-        mask,
-        init_weights(len(mask), seed),
-        budget_episodes,
-        seed,
-        "random_sparse",
-        test_episodes,
-        progress,
-    )
+PROBE_VARIANTS = ("signed", "positive", "signed_bias_trained", "positive_bias_trained")
 
 
 def shared_weight_probe(
     executor, net: WeightedNetwork, episodes: int = 20, seed: int = 5_000_000, test_episodes: int = 100
 ) -> dict:
-    """A (pruned) mask evaluated WANN-style: every kept weight = sign(w) * one shared value (signs
-    kept), and all positive. Returns both shared-weight profiles and the best value's test score."""
+    """A (pruned) mask evaluated WANN-style, one shared value w for every kept weight, in four
+    variants (`PROBE_VARIANTS`): "signed" (each kept weight sign(w_trained) * w, bias edges
+    included), "positive" (every kept weight +w, bias edges included), and "signed_bias_trained" /
+    "positive_bias_trained" (the same for ordinary edges, bias edges keep their trained values: in
+    a classification net they carry the folded input standardisation). Each: the shared-weight
+    profile on training episodes, the best value and its test score."""
     from wann.measures.assess import weight_grid
 
     grid = weight_grid(DEFAULT_SHARED_WEIGHTS)
     sign = np.sign(net.weights)
     sign[sign == 0] = 1.0
+    bias = np.array([c.source == 0 for c in net.genome.connections])
     out = {}
-    for name, base in (("signed", sign), ("positive", np.ones_like(sign))):
+    for name in PROBE_VARIANTS:
+        base = sign if name.startswith("signed") else np.ones_like(sign)
         rows = grid[:, None] * base[None, :]
+        if name.endswith("bias_trained"):
+            rows[:, bias] = net.weights[bias]
         r, _ = executor.evaluate_weights(net.genome, rows, list(range(seed, seed + episodes)))
         prof = r.mean(axis=1)
         best = int(np.argmax(prof))
@@ -283,10 +230,9 @@ __all__ = [
     "train_dense",
     "best_shared",
     "tune_wann",
+    "grid_episodes",
     "retrain_topology",
-    "prune",
-    "lottery_ticket",
-    "random_sparse",
     "shared_weight_probe",
+    "PROBE_VARIANTS",
     "dense_layout",
 ]

@@ -1,29 +1,32 @@
-"""Trained and pruned counterparts on classification tasks (torch, CPU), scored by the project's
-own evaluator after conversion to a `WeightedNetwork`.
+"""Trained counterparts on classification tasks (torch, CPU): the Adam recipe, scored by the
+project's own evaluator after conversion to a `WeightedNetwork`.
 
-Dense: an MLP (ReLU hidden, linear outputs, softmax cross-entropy) trained with Adam. Pruning to a
-target connection count (biases count as connections, as in genomes): iterative, a geometric
-schedule over `rounds`, each round fine-tuned with Adam; criteria
-- magnitude |w|;
-- taylor: per-example |w * dL/dw| averaged over the training set (Molchanov et al. 2016; the
-  absolute value is taken per example, since the mean signed gradient vanishes at a minimum);
-scores normalised per layer (L2) before the global ranking, and a connection is only removed when
-every output keeps a path from an input. Masks are applied with `torch.nn.utils.prune`. Lottery
-ticket: the final magnitude mask with the kept weights rewound to their initial values, retrained.
-Random sparse: a connectivity-checked random mask of the same count, trained from initialisation.
-Budget: examples seen (`episodes`) and CPU-seconds.
+Dense: an MLP (ReLU hidden, linear outputs, softmax cross-entropy) trained with Adam. Budget: a
+number of training examples, ``epochs x`` the training split, met exactly (minibatches of 64 over
+reshuffled epochs, the batch that crosses a checkpoint or the end trimmed); checkpoints at 10, 25,
+50 and 100 % of it (accuracy from torch on the test split; the final score from the project's
+evaluator). CPU-seconds: `time.process_time` around the training steps and the pruning scores
+(checkpoint scoring not charged; `info["cpu_s_recipe"]` has the whole call). The dense parent
+(`train_parent`) keeps its initial weights and its weights after `REWIND_FRACTION` of training,
+which the tickets rewind to.
+
+The pruned nets, tickets and random sparse nets made from it live in
+`wann.baselines.supervised_pruning`.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from wann import activations
 from wann.baselines.common import CHECKPOINTS, Budget, TrainResult
-from wann.baselines.pruning import layer_ids, normalise_per_layer, prune_to, random_mask
-from wann.weighted import WeightedNetwork, mlp_genome, with_mask
+from wann.weighted import WeightedNetwork, live_mask, mlp_genome, with_mask
+
+#: late rewinding: the weights after this fraction of the dense net's training budget
+REWIND_FRACTION = 0.05
 
 
 def _torch():
@@ -151,37 +154,9 @@ def train(
             on_epoch(epoch + 1)
 
 
-def taylor_scores(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-connection E_examples |w * dL/dw| in the flat genome order (bias entries: |b dL/db|)."""
-    torch = _torch()
-    from torch.func import functional_call, grad, vmap
-
-    params = {k: v.detach() for k, v in model.named_parameters()}
-    buffers = {k: v.detach() for k, v in model.named_buffers()}
-
-    def loss(p, xi, yi):
-        out = functional_call(model, (p, buffers), (xi[None],))
-        return torch.nn.functional.cross_entropy(out, yi[None])
-
-    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
-    per_ex = vmap(grad(loss), in_dims=(None, 0, 0))(params, xt, yt)
-    parts = []
-    for lin in linears(model):
-        idx = list(model).index(lin)
-        wname = f"{idx}.weight_orig" if hasattr(lin, "weight_orig") else f"{idx}.weight"
-        w = params[wname]
-        gw = per_ex[wname]
-        if hasattr(lin, "weight_mask"):
-            w = w * lin.weight_mask
-        sw = (w[None] * gw).abs().mean(0).numpy()
-        sb = (params[f"{idx}.bias"][None] * per_ex[f"{idx}.bias"]).abs().mean(0).numpy()
-        parts.append(np.concatenate([sb[:, None], sw], axis=1).ravel())
-    return np.concatenate(parts)
-
-
 def _network(task, hidden, model, method) -> WeightedNetwork:
     g = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.RELU, activations.LINEAR)
-    mask = flat_mask(model)
+    mask = live_mask(g, flat_mask(model))  # torch keeps every bias: a dead unit's bias is dropped here
     return WeightedNetwork(
         with_mask(g, mask), np.where(mask, flat_weights(model), 0.0), {"method": method, "hidden": hidden}
     )
@@ -191,74 +166,110 @@ def _accuracy(task, net: WeightedNetwork) -> dict[str, float]:
     return {"accuracy": float(task.accuracy(net.genome, conn_weights=net.weights, split="test"))}
 
 
-def _checkpointing(task, hidden, model, method, epochs, out):
-    marks = {max(1, round(f * epochs)): f for f in CHECKPOINTS}
+def train_examples(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    examples: int,
+    seed: int,
+    budget: Budget,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    cuts=(),
+    on_cut=None,
+) -> None:
+    """Adam on minibatches of `batch_size` over reshuffled epochs for exactly `examples`
+    training examples; the batch that would cross one of `cuts` (example counts) or the end is
+    trimmed, and `on_cut(n)` is called after n examples for each cut n (its time not charged)."""
+    torch = _torch()
+    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    stops = sorted({int(c) for c in cuts if 0 < c <= examples})
+    done, perm, pos = 0, torch.randperm(len(xt), generator=g), 0
+    t0 = time.process_time()
+    while done < examples:
+        if pos >= len(xt):
+            perm, pos = torch.randperm(len(xt), generator=g), 0
+        nxt = min([c for c in stops if c > done] + [examples])
+        n = min(batch_size, len(xt) - pos, nxt - done)
+        idx = perm[pos : pos + n]
+        pos += n
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx])
+        loss.backward()
+        opt.step()
+        done += n
+        if done in stops and on_cut:
+            budget.add(0, 0, time.process_time() - t0)
+            on_cut(done)
+            t0 = time.process_time()
+    budget.add(examples, 0, time.process_time() - t0)
 
-    def on_epoch(e):
-        if e in marks:
-            out.append({"fraction": marks[e], "epochs": e, **_accuracy(task, _network(task, hidden, model, method))})
 
-    return on_epoch
+def torch_accuracy(task, model) -> float:
+    """Test-split accuracy of the torch model (checkpoints; the final score uses the evaluator)."""
+    torch = _torch()
+    x, y = task.split("test")
+    with torch.no_grad():
+        pred = model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
+    return float((pred == y).mean())
+
+
+def _checkpointing(task, model, total: int, offset: int, n_train: int, out: list):
+    """Checkpoint marks of a `total`-example budget falling in this stage (which starts after
+    `offset` examples): (cuts local to the stage, on_cut callback)."""
+    marks: dict[int, list[float]] = {}
+    for f in CHECKPOINTS:
+        m = max(1, round(f * total))
+        if offset < m <= total:
+            marks.setdefault(m - offset, []).append(f)
+
+    def on_cut(n):
+        for f in marks.get(n, ()):
+            acc = torch_accuracy(task, model)
+            out.append({"fraction": f, "episodes": offset + n, "epochs": (offset + n) / n_train, "accuracy": acc})
+
+    return list(marks), on_cut
+
+
+@dataclass
+class Parent:
+    """A trained dense parent: its result, the trained torch model, its initial flat weights and
+    its flat weights after `REWIND_FRACTION` of training (unfolded: raw trainable values)."""
+
+    result: TrainResult
+    model: object
+    init: np.ndarray
+    early: np.ndarray
+
+
+def train_parent(task, hidden: list[int], epochs: int, seed: int, method: str = "dense") -> Parent:
+    """The dense MLP trained with Adam for exactly ``epochs x n_train`` examples."""
+    p0 = time.process_time()
+    x, y = task.split("train")
+    model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x)
+    init = flat_weights(model, fold=False)
+    total = int(epochs) * len(x)
+    budget, ck = Budget(), []
+    cuts, on_cut = _checkpointing(task, model, total, 0, len(x), ck)
+    early_at = max(1, round(REWIND_FRACTION * total))
+    early = {}
+
+    def cut(n):
+        if n == early_at:
+            early["w"] = flat_weights(model, fold=False)
+        on_cut(n)
+
+    train_examples(model, x, y, total, seed, budget, cuts=[*cuts, early_at], on_cut=cut)
+    net = _network(task, hidden, model, method)
+    info = {"hidden": hidden, "epochs": epochs, "rewind_examples": early_at, "budget_unit": "examples"}
+    res = TrainResult(method, net, _accuracy(task, net), budget, ck, info)
+    res.info["cpu_s_recipe"] = time.process_time() - p0
+    return Parent(res, model, init, early.get("w", init))
 
 
 def train_dense(task, hidden: list[int], epochs: int, seed: int, method: str = "dense"):
     """Returns (TrainResult, model, initial flat weights)."""
-    x, y = task.split("train")
-    model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x)
-    init = flat_weights(model, fold=False)
-    budget, ck = Budget(), []
-    train(model, x, y, epochs, seed, budget, on_epoch=_checkpointing(task, hidden, model, method, epochs, ck))
-    net = _network(task, hidden, model, method)
-    return TrainResult(method, net, _accuracy(task, net), budget, ck, {"hidden": hidden, "epochs": epochs}), model, init
-
-
-def prune(task, hidden, model, target: int, criterion: str, epochs: int, seed: int, rounds: int = 3):
-    """Iteratively prune `model` (a trained dense MLP, modified in place) to `target` connections."""
-    x, y = task.split("train")
-    g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.RELU)
-    layers = layer_ids(g0)
-    bias_edges = np.array([c.source == 0 for c in g0.connections])
-    mask = flat_mask(model)
-    n0 = int(mask.sum())
-    budget, ck = Budget(), []
-    method = f"pruned_{criterion}"
-    for r in range(1, rounds + 1):
-        count = max(target, round(n0 * (target / n0) ** (r / rounds)))
-        t0 = time.process_time()
-        raw = np.abs(flat_weights(model, fold=False)) if criterion == "magnitude" else taylor_scores(model, x, y)
-        scores = normalise_per_layer(raw, layers, mask)
-        scores[bias_edges] = np.inf  # biases are kept (they count as connections, as in genomes)
-        mask = prune_to(g0, mask, scores, count)
-        apply_mask(model, mask)
-        budget.add(0, 0, time.process_time() - t0)
-        last = r == rounds
-        train(
-            model,
-            x,
-            y,
-            epochs // rounds,
-            seed + r,
-            budget,
-            on_epoch=_checkpointing(task, hidden, model, method, epochs // rounds, ck) if last else None,
-        )
-    net = _network(task, hidden, model, method)
-    return TrainResult(method, net, _accuracy(task, net), budget, ck, {"target": target, "rounds": rounds}), mask
-
-
-def retrain_masked(task, hidden, mask: np.ndarray, init: np.ndarray, epochs: int, seed: int, method: str):
-    """Train the MLP restricted to `mask` from the flat initial weights `init`."""
-    x, y = task.split("train")
-    model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x)
-    set_flat_weights(model, init)
-    apply_mask(model, mask)
-    budget, ck = Budget(), []
-    train(model, x, y, epochs, seed, budget, on_epoch=_checkpointing(task, hidden, model, method, epochs, ck))
-    net = _network(task, hidden, model, method)
-    return TrainResult(method, net, _accuracy(task, net), budget, ck)
-
-
-def random_sparse(task, hidden, target: int, epochs: int, seed: int):
-    g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.RELU)
-    mask = random_mask(g0, target, seed, keep=np.array([c.source == 0 for c in g0.connections]))
-    init = flat_weights(build_mlp(task.n_inputs, hidden, task.n_outputs, seed), fold=False)
-    return retrain_masked(task, hidden, mask, init, epochs, seed, "random_sparse")
+    p = train_parent(task, hidden, epochs, seed, method)
+    return p.result, p.model, p.init

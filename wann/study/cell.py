@@ -23,6 +23,9 @@ from wann.study.plan import ASSESSMENT, SEARCH, Cell, cell_id
 from wann.study.results import CellResult
 from wann.study.spec import StudyTask
 
+#: the structure probe's variants, each a column shared_<key> of the table
+PROBE_KEYS = ("signed", "positive", "signed_bias_trained", "positive_bias_trained")
+
 
 def latency_us(genome, weights, repeats: int = 200) -> float:
     """Median wall time of one forward pass (one observation) of the compiled evaluator, in µs."""
@@ -109,7 +112,7 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
     from wann.baselines.methods import REGISTRY, RL
     from wann.executor import SerialExecutor
     from wann.genome import Genome
-    from wann.weighted import WeightedNetwork
+    from wann.weighted import WeightedNetwork, live_connections
 
     t0 = time.monotonic()
     if cell.kind == SEARCH:
@@ -124,7 +127,7 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
     sbud = champ_doc["search_budget"] if champ_doc else {}
     target = -1
     if not math.isnan(cell.size_factor):
-        target = max(task.n_outputs, round(cell.size_factor * champion.n_connections))
+        target = max(task.n_outputs, round(cell.size_factor * live_connections(champion)))
     base = {
         "study": study["name"],
         "task": cell.task,
@@ -135,7 +138,9 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
         "target_connections": target,
         "cell": cell.id,
         "parent": cell.parent,
+        "budget_unit": "episodes" if kind == RL else "examples",
         "parent_episodes": 0,
+        "parent_env_steps": 0,
         "parent_cpu_s": 0.0,
         "search_episodes": 0,
         "search_env_steps": 0,
@@ -143,6 +148,8 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
         "shared_weight": math.nan,
         "shared_signed": math.nan,
         "shared_positive": math.nan,
+        "shared_signed_bias_trained": math.nan,
+        "shared_positive_bias_trained": math.nan,
     }
     ck_n = 20 if kind == RL else len(task.split("test")[1])
     swb = {  # the WANN search behind a wann_* row
@@ -181,19 +188,17 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
         primary = cell.kind
         if kind == RL and cell.deps:  # the parents other cells trained (RL only)
             by_method = {inputs[d]["primary"]: d for d in cell.deps if "primary" in inputs[d]}
-            ctx.parents = {m: parent_net(by_method[m]) for m in ("dense", "pruned_magnitude") if m in by_method}
+            ctx.parents = {m: parent_net(d) for m, d in by_method.items() if m in REGISTRY}
         out = recipes.run(cell.kind, ctx)
         extra: dict[str, Any] = dict(swb) if method.needs_champion else {}
-        if method.parent in ctx.parents:  # the parent cell's training cost
-            pb = ctx.parents[method.parent].budget
-            extra.update({"parent_episodes": pb.episodes, "parent_cpu_s": pb.cpu_s})
-        elif len(out) > 1:  # the dense parent trained in-cell (classification)
-            extra.update({"parent_episodes": out[-1].budget.episodes, "parent_cpu_s": out[-1].budget.cpu_s})
+        # the cost of every ancestor (trained in other cells, or in this one), as the recipe counts it
+        cost = out[0].info["cost"]
+        ancestors = list(cost["parents"].values())
+        extra["budget_unit"] = cost["unit"]
+        extra.update({f"parent_{k}": sum(b[k] for b in ancestors) for k in ("episodes", "env_steps", "cpu_s")})
         if method.probed:
             probe = out[0].info["shared_weight_probe"]
-            extra.update(
-                {"shared_signed": probe["signed"]["test"]["mean"], "shared_positive": probe["positive"]["test"]["mean"]}
-            )
+            extra.update({f"shared_{k}": probe[k]["test"]["mean"] for k in PROBE_KEYS if k in probe})
             extra_doc["shared_weight_probe"] = probe
         results.append((cell.kind, out[0], extra))
 
@@ -201,6 +206,9 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
     for m, r, extra in results:
         st = _structure(r.network)
         for row in _rows_of(r, {**base, **extra, "method": m, **st}, kind, test_n, ck_n):
+            row["total_episodes"] = row["episodes"] + row["parent_episodes"]
+            row["total_env_steps"] = row["env_steps"] + row["parent_env_steps"]
+            row["total_cpu_s"] = row["cpu_s"] + row["parent_cpu_s"]
             rows.append(row)
         networks[m] = r.network.to_dict()
     main = next(r for m, r, _ in results if m == primary)

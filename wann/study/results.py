@@ -27,7 +27,11 @@ from wann.files import atomic_write_text, read_json, visible_entries
 from wann.study.plan import Cell
 from wann.study.spec import Study
 
-CELL_FORMAT = "wann.cell/1"
+#: the cell format of this version's recipes; `wann compare` recomputes cells of older formats
+#: (their networks were made by other recipes: cell/1 = before the fair counterparts), while
+#: `wann report` still reads them
+CELL_FORMAT = "wann.cell/2"
+READABLE_CELL_FORMATS = ("wann.cell/1", CELL_FORMAT)
 STUDY_FORMAT = "wann.study/1"
 
 #: the results table's columns, in order, with their types (pyarrow names)
@@ -50,8 +54,13 @@ COLUMNS: dict[str, str] = {
     "episodes": "int64",  # training episodes (classification: examples seen) up to this point
     "env_steps": "int64",
     "cpu_s": "float64",
-    "parent_episodes": "int64",  # the parent's training (the dense net a pruned one came from)
+    "budget_unit": "string",  # what `episodes` counts: RL "episodes", classification "examples" (seen)
+    "parent_episodes": "int64",  # every ancestor's training (a ticket: its pruned net and their dense parent)
+    "parent_env_steps": "int64",
     "parent_cpu_s": "float64",
+    "total_episodes": "int64",  # this row's training plus its ancestors' (the WANN search: search_*)
+    "total_env_steps": "int64",
+    "total_cpu_s": "float64",
     "search_episodes": "int64",  # the WANN search behind this row's champion (wann_* rows)
     "search_env_steps": "int64",
     "search_cpu_s": "float64",
@@ -63,13 +72,15 @@ COLUMNS: dict[str, str] = {
     "shared_weight": "float64",  # the single shared weight a row uses (NaN for trained weights)
     "shared_signed": "float64",  # sparse mask, signs kept, one shared weight: test score
     "shared_positive": "float64",  # sparse mask, all weights one positive shared value
+    "shared_signed_bias_trained": "float64",  # the same two probes with the biases kept trained
+    "shared_positive_bias_trained": "float64",
     "wall_s": "float64",  # the cell's wall time
 }
 
 
 @dataclass
 class CellResult:
-    """One finished cell, as `cells/<cell>.json` holds it (format ``wann.cell/1``).
+    """One finished cell, as `cells/<cell>.json` holds it (format ``wann.cell/2``).
 
     rows: the cell's rows of the results table (`COLUMNS`). A trained cell also has `primary`
     (its method), `budget` (its training cost), `networks` (method -> ``wann.network/1``),
@@ -105,8 +116,8 @@ class CellResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CellResult:
-        if not isinstance(d, dict) or d.get("format") != CELL_FORMAT:
-            raise ValueError(f"not a {CELL_FORMAT} document")
+        if not isinstance(d, dict) or d.get("format") not in READABLE_CELL_FORMATS:
+            raise ValueError(f"not a cell document ({', '.join(READABLE_CELL_FORMATS)})")
         known = {f for f in cls.__dataclass_fields__ if f != "extra"} | {"format"}
         return cls(
             **{k: v for k, v in d.items() if k in known and k != "format"},
@@ -174,6 +185,7 @@ class StudyDir:
                     "dense": t.dense,
                     "search": t.search_file,
                     "champion": t.champion_file,
+                    "left_out": t.left_out,
                 }
                 for t in study.tasks
             ],
@@ -184,14 +196,16 @@ class StudyDir:
         if src:
             atomic_write_text(self.path / "study.toml", src)
 
-    def done(self, identity: str) -> dict[str, dict]:
+    def done(self, identity: str, formats: tuple[str, ...] = (CELL_FORMAT,)) -> dict[str, dict]:
+        """The finished cells of the study `identity`, by cell id: those of the current format
+        (what `wann compare` may skip), or of any of `formats` (what a report may read)."""
         out = {}
         for f in sorted(self.cells.glob("*.json")) if self.cells.exists() else []:
             try:
                 doc = json.loads(f.read_text())
             except (OSError, json.JSONDecodeError):
                 continue  # a torn file cannot exist (atomic writes), but never trust one
-            if doc.get("format") == CELL_FORMAT and doc.get("identity") == identity:
+            if doc.get("format") in formats and doc.get("identity") == identity:
                 out[doc["cell"]] = doc
         return out
 

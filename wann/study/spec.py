@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ class StudyTask:
     search_file: str | None = None
     champion: dict[str, Any] | None = None  # a fixed champion genome for every seed
     champion_file: str | None = None
+    #: methods left out of this task, with the reason (NEAT where it is not a real baseline)
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,8 +77,10 @@ class Study:
     source: str = ""
 
     def methods_of(self, task: StudyTask) -> list[str]:
+        """The methods the study runs on `task`: the listed (or all) methods of its kind, less
+        those left out of it (`StudyTask.left_out`)."""
         known = methods_for(task.kind)
-        return [m for m in (self.methods or known) if m in known]
+        return [m for m in (self.methods or known) if m in known and m not in task.left_out]
 
     def identity(self) -> str:
         """A hash of everything that changes what a cell computes (not the grid's extent: seeds,
@@ -86,7 +90,8 @@ class Study:
             "test_episodes": self.test_episodes,
             "landscape_episodes": self.landscape_episodes,
             "tasks": [
-                {k: v for k, v in asdict(t).items() if k not in ("search_file", "champion_file")} for t in self.tasks
+                {k: v for k, v in asdict(t).items() if k not in ("search_file", "champion_file", "left_out")}
+                for t in self.tasks
             ],
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -116,6 +121,14 @@ def _path(v, path, source) -> str:
     if not isinstance(v, str) or not v.strip():
         raise ConfigError(path, f"must be a file path (a string, relative to the study file), got {v!r}", source)
     return v
+
+
+def _left_out(task, budget: int) -> dict[str, str]:
+    """Methods that are not a real baseline on `task` at this budget, with the reason."""
+    from wann.baselines.neat_baseline import neat_supported
+
+    ok, reason = neat_supported(task, budget)
+    return {} if ok else {"neat": reason}
 
 
 def load_study(path: str | Path, out: str | Path | None = None) -> Study:
@@ -282,6 +295,7 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
                 label, task.spec(), str(task.kind), budget, epochs, dense, search, search_file, champion, champion_file
             )
         )
+        tasks[-1].left_out = _left_out(task, budget)
     if methods is not None and not any(m in methods_for(t.kind) for t in tasks for m in methods):
         raise ConfigError("study.methods", "no listed method applies to any task: the grid is empty", source)
     return Study(

@@ -73,3 +73,17 @@ def test_report_into_a_folder_that_is_not_a_report(tmp_path):
         write_report(ROOT / STUDY, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     assert "report.md" in REPORT_FILES
+
+
+def test_what_changed_compares_two_runs_verdict_by_verdict(tmp_path):
+    from wann.analysis.comparisons import comparisons, verdict
+    from wann.analysis.data import load
+    from wann.analysis.report import write_report
+
+    run = ROOT / "experiments/results/study-small"
+    md = write_report(run, tmp_path / "rep", compare_to=run).read_text()
+    section = md.split("## What changed since", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| comparison")]
+    comps = comparisons(load(run))
+    assert len(rows) == len(comps)
+    assert all(verdict(c) in md for c in comps)  # the same run on both sides: the same verdicts

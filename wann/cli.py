@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="write the Markdown + HTML report of a study's results folder")
     r.add_argument("run_dir", help="a study's results folder (holds study.json and results.parquet)")
     r.add_argument("--out", help="report folder: new, empty or an earlier report (default RUN_DIR/report)")
+    r.add_argument("--compare-to", help="another results folder of the study: add a 'What changed' table")
 
     b = sub.add_parser("bench", help="measure evaluation speed (network-timesteps per CPU-second)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
@@ -213,7 +214,7 @@ def cmd_compare(args) -> int:
 def cmd_report(args) -> int:
     from wann.analysis.report import write_report
 
-    md = write_report(args.run_dir, args.out)
+    md = write_report(args.run_dir, args.out, compare_to=args.compare_to)
     print(f"report: {md} (and {md.with_suffix('.html')})")
     return 0
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from wann.analysis import stats
 from wann.analysis.comparisons import comparisons, verdict
@@ -35,12 +36,15 @@ from wann.study.results import CELL_FORMAT as CURRENT_CELLS
 __all__ = ["REPORT_FILES", "check_report_folder", "comparisons", "load", "write_report"]
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+def write_report(run_dir: str | Path, out: str | Path | None = None, compare_to: str | Path | None = None) -> Path:
     """Write report.md, report.html and the plots into `out` (default RUN_DIR/report): a new or
-    empty folder, or one that holds an earlier report (its files are replaced)."""
+    empty folder, or one that holds an earlier report (its files are replaced). compare_to:
+    another results folder of the same study grid (e.g. the run before a change of recipes); the
+    report then ends with a "What changed" table of both runs' verdicts, by the same statistics."""
     from wann.files import FolderLock
 
     data = load(run_dir)
+    previous = load(compare_to) if compare_to is not None else None
     folder = Path(out) if out else data.run_dir / "report"
     lock = FolderLock(folder, "out", command="wann report")
     lock.check_free(take_stale=True)
@@ -48,7 +52,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     lock.acquire(take_stale=True)
     try:
         check_report_folder(folder)
-        return _write_report(data, folder)
+        return _write_report(data, folder, previous)
     finally:
         lock.release()
 
@@ -77,7 +81,30 @@ def _ci(low: float, high: float) -> str:
     return f"{fmt(low)} .. {fmt(high)}"
 
 
-def _write_report(data: StudyData, folder: Path) -> Path:
+def what_changed(data: StudyData, previous: StudyData) -> list[list[Any]]:
+    """Rows (comparison, task, size, earlier mean difference and verdict, this run's) for every
+    pre-registered comparison both runs have, by this version's statistics."""
+    key = lambda c: (c["task"], c["comparison"], c.get("size", ""))  # noqa: E731
+    before = {key(c): c for c in comparisons(previous)}
+    rows = []
+    for c in comparisons(data):
+        b = before.get(key(c))
+        if b is not None:
+            rows.append(
+                [
+                    c["comparison"],
+                    c["task"],
+                    c.get("size") or "-",
+                    fmt(b["diff"]),
+                    verdict(b),
+                    fmt(c["diff"]),
+                    verdict(c),
+                ]
+            )
+    return rows
+
+
+def _write_report(data: StudyData, folder: Path, previous: StudyData | None = None) -> Path:
     from wann.files import atomic_write_text
 
     doc = Doc(folder)
@@ -250,6 +277,17 @@ def _write_report(data: StudyData, folder: Path) -> Path:
         for caption, p in draw_champions(data, task, folder):
             doc.img(p, f"{task} champion: {caption}")
 
+    if previous is not None:
+        doc.h(2, f"What changed since `{previous.run_dir}`")
+        doc.p(
+            f"The same pre-registered comparisons in the earlier run (`{previous.run_dir}`, "
+            f"{len(previous.cells)} cells) and in this one, both by this version's statistics; "
+            "a difference is A minus B in the task's score units."
+        )
+        doc.table(
+            ["comparison", "task", "size", "earlier diff", "earlier verdict", "diff", "verdict"],
+            what_changed(data, previous),
+        )
     doc.h(2, "Method")
     doc.ul(
         [

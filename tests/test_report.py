@@ -87,3 +87,20 @@ def test_what_changed_compares_two_runs_verdict_by_verdict(tmp_path):
     comps = comparisons(load(run))
     assert len(rows) == len(comps)
     assert all(verdict(c) in md for c in comps)  # the same run on both sides: the same verdicts
+
+
+def test_markdown_tables_keep_their_columns(tmp_path):
+    """Labels such as 'magnitude |w|' are escaped: every row of a table has the header's columns."""
+    import re
+
+    from wann.analysis.report import write_report
+
+    md = write_report(ROOT / "experiments/results/study-small", tmp_path / "rep").read_text()
+    cols = None
+    for line in md.splitlines():
+        if not line.startswith("|"):
+            cols = None
+            continue
+        n = len(re.findall(r"(?<!\\)\|", line))
+        cols = cols or n
+        assert n == cols, line

@@ -68,7 +68,7 @@ class Doc:
             elif kind == "table":
                 head, rows = x
                 lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                lines += ["| " + " | ".join(r) + " |" for r in rows]
+                lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]  # |w| in a label
                 out.append("\n".join(lines))
             elif kind == "img":
                 out.append(f"![{x[1]}]({x[0].relative_to(self.folder)})\n\n*{x[1]}*")

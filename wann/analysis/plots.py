@@ -5,6 +5,7 @@ registry of methods (`wann.baselines.methods`)."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +111,7 @@ def plot_final_scores(data: StudyData, task: str, path: Path) -> Path:
         ax.scatter(g["score"], y, s=14, color=_color(m, "#444"), zorder=3)
         ax.plot([g["score"].mean()] * 2, [i - 0.3, i + 0.3], color="k", lw=1.5)
     ax.set_yticks(range(len(shown)))
-    ax.set_yticklabels([_label(m) for m in shown], fontsize=7)
+    ax.set_yticklabels([textwrap.fill(_label(m), 44) for m in shown], fontsize=7)  # long labels on two lines
     ax.invert_yaxis()
     ax.set_xlabel(data.metric(task) + " (dots: seeds; bar: mean; sized methods at 1x)")
     ax.set_title(f"{task}: final scores")

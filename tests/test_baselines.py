@@ -35,7 +35,8 @@ def swingup():
 def test_every_rl_method_on_a_tiny_budget(method, swingup):
     task, ex = swingup
     champ = Genome.load(CHAMPION)
-    results = run_method(method, task, ex, budget=256, seed=1, champion=champ, test_episodes=5)
+    at = 0.5 if REGISTRY[method].timed else None  # pruned after half the parent's training
+    results = run_method(method, task, ex, budget=256, seed=1, champion=champ, test_episodes=5, at=at)
     r = results[0]
     assert r.method.startswith(method.split("_")[0]) or r.method == method
     assert np.isfinite(r.score["mean"]) and r.score["n"] == 5
@@ -196,7 +197,8 @@ def test_train_and_compare_accept_exactly_the_same_names(tmp_path):
     champ = {"rl": Genome.load(CHAMPION), "classify": Genome.load(ROOT / "experiments/results/wine/champion.json")}
     for name in SELECTABLE:
         kind = "rl" if REGISTRY[name].supports("rl") else "classify"
-        check_method(name, swing if kind == "rl" else wine, champ[kind], None)  # wann train
+        at = 0.5 if REGISTRY[name].timed else None
+        check_method(name, swing if kind == "rl" else wine, champ[kind], None, at=at)  # wann train
         load_study(write_study(tmp_path, methods=f'["{name}"]'))  # wann compare
     for bad in ("dense_large", "pruned_shared_signed", "wann_six_values", "prune_magnitude"):
         with pytest.raises(ConfigError) as e_train:

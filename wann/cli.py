@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--champion", help="WANN champion genome JSON (its topology, and the default target count)")
     t.add_argument("--target", type=_positive(int, 1, 10**7), help="connection count for pruned/sparse/small nets")
     t.add_argument("--hidden", type=_widths, help="dense hidden widths, e.g. 32,32 (default: the task's reference)")
+    t.add_argument("--init", default="default", help="init scheme of the initial weights: default | he | uniform2")
+    t.add_argument(
+        "--at", type=float, help="pruned_at / pruned_at_rewind: prune after this fraction of the parent's training"
+    )
     t.add_argument(
         "--budget",
         type=_positive(int, 1, MAX_BUDGET),
@@ -186,7 +190,8 @@ COMMON_FLAGS = {
     "address": "--address",
 }
 FLAGS = {
-    "train": {"champion": "--champion", "target": "--target", "method": "METHOD", "task.name": "--task"},
+    "train": dict(champion="--champion", target="--target", method="METHOD", init="--init", at="--at")
+    | {"task.name": "--task"},
     "evaluate": {"task": "--task", "task.name": "--task"},
     "report": {"out": "--out"},
 }
@@ -334,7 +339,7 @@ def cmd_train(args) -> int:
     from wann.baselines import check_method
     from wann.files import FolderLock, check_writable_folder, visible_entries
 
-    check_method(args.method, task, champion, args.target)
+    check_method(args.method, task, champion, args.target, args.init, args.at)
     out = (
         Path(args.out)
         if args.out
@@ -373,6 +378,8 @@ def cmd_train(args) -> int:
                 progress=lambda m: print(m, file=sys.stderr, flush=True),
                 test_episodes=args.episodes,
                 hidden=args.hidden,
+                init=args.init,
+                at=args.at,
             )
         finally:
             executor.close()

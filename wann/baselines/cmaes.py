@@ -30,6 +30,7 @@ import cma
 import numpy as np
 
 from wann.baselines.common import CHECKPOINTS, Budget, CpuClock, TrainResult, mean_sd
+from wann.baselines.inits import check_scheme, genome_init
 from wann.genome import Genome
 from wann.seeds import CHECKPOINT_OFFSET, TEST_SEED, derived_rng
 from wann.tasks.base import TaskKind
@@ -52,6 +53,20 @@ def score(executor, net: WeightedNetwork, episodes: int = 100, seed: int = TEST_
 def init_weights(n: int, seed: int) -> np.ndarray:
     """The start of training from scratch: n weights drawn from N(0, 0.1^2), shape (n,)."""
     return derived_rng(seed, 0, 11).normal(0.0, 0.1, n)
+
+
+def init_start(genome: Genome, init: str, seed: int, init_seed: int | None) -> tuple[np.ndarray, int]:
+    """The initial weights (C,) of `genome` by init scheme `init` (`wann.baselines.inits`), drawn
+    from `init_seed` (None: `seed`), and that seed. 'default' is `init_weights(C, init seed)`,
+    N(0, 0.1^2): with init_seed None exactly the start of the code before schemes existed."""
+    check_scheme(init)
+    s0 = int(seed if init_seed is None else init_seed)
+    C = len(genome.connections)
+    return genome_init(genome, init, s0, default=lambda: init_weights(C, s0)), s0
+
+
+#: CMA-ES step size of training from initial weights (dense nets, sparse nets from scratch)
+FROM_INIT_SIGMA = 0.5
 
 
 def budget_marks(fractions, total: int) -> list[int]:
@@ -80,7 +95,7 @@ def cmaes(
     x0: np.ndarray,
     budget_episodes: int,
     seed: int,
-    sigma0: float = 0.5,
+    sigma0: float = FROM_INIT_SIGMA,
     popsize: int = 32,
     episodes_per_candidate: int = 4,
     checkpoint_episodes: int = 20,
@@ -97,7 +112,12 @@ def cmaes(
     None). span: (episodes already spent, total episodes) when this call is one stage of a longer
     schedule (iterative pruning, a grid search before it): checkpoints then fall at 10/25/50/100 %
     of the total and report cumulative episodes. snapshots: {fraction: None, ...} filled in place
-    with the weights (C,) after that fraction of this call's budget (late rewinding).
+    with the weights (C,) after that fraction of this call's budget, round(f * budget_episodes)
+    episodes (at least 1; late rewinding, one-shot pruning at a time). Fractions that round to
+    the same episode count all get that point's weights. Left untouched when nothing is trained
+    (n == 0 or no budget). Each snapshot falls on a generation boundary: a fraction whose episode
+    count is not already a cut (a checkpoint at 10/25/50/100 %, or another snapshot) adds one,
+    which changes the generation plan and so the run.
 
     Exact budget: a generation is `popsize` candidates x `episodes_per_candidate` episodes; the
     generation that would cross a checkpoint or snapshot, and the last, are trimmed
@@ -129,7 +149,9 @@ def cmaes(
     for f, m in zip(CHECKPOINTS, budget_marks(CHECKPOINTS, total)):
         if 0 < m - offset <= budget_episodes:
             marks.setdefault(m - offset, []).append(f)
-    snaps = {max(1, round(f * budget_episodes)): f for f in (snapshots or {})}
+    snaps: dict[int, list[float]] = {}
+    for f in snapshots or {}:
+        snaps.setdefault(max(1, round(f * budget_episodes)), []).append(f)
     plan = generation_plan(budget_episodes, per_gen, list(marks) + list(snaps))
     checkpoints = []
     done = 0
@@ -148,7 +170,8 @@ def cmaes(
         if done in snaps and snapshots is not None:
             w = weights.copy()
             w[free] = es.result.xfavorite
-            snapshots[snaps[done]] = w
+            for f in snaps[done]:
+                snapshots[f] = w.copy()
         for f in marks.get(done, ()):
             w = weights.copy()
             w[free] = es.result.xfavorite
@@ -205,7 +228,7 @@ def fit_masked(
     method: str,
     test_episodes: int = 100,
     progress: Progress | None = None,
-    sigma0: float = 0.5,
+    sigma0: float = FROM_INIT_SIGMA,
 ) -> TrainResult:
     """Train the weights genome.connections[mask] by CMA-ES from `start` (C,) and score the
     result: the shared tail of every 'train this sparse net' method. Weights outside the bool
@@ -227,4 +250,14 @@ def fit_masked(
     return TrainResult(method, net, score(executor, net, test_episodes), budget, ck)
 
 
-__all__ = ["Progress", "budget_marks", "cmaes", "fit_masked", "generation_plan", "init_weights", "score"]
+__all__ = [
+    "FROM_INIT_SIGMA",
+    "Progress",
+    "budget_marks",
+    "cmaes",
+    "fit_masked",
+    "generation_plan",
+    "init_start",
+    "init_weights",
+    "score",
+]

@@ -22,7 +22,8 @@ treated as it treats them). The final score is the test accuracy by the task's e
 - `retrain_topology_adam`: fresh random weights by the dense nets' rule, PyTorch's
   `nn.Linear` default: a connection into a node with fan-in n (its enabled non-bias incoming
   connections) ~ U(-1/sqrt(n), 1/sqrt(n)), its bias edge the same (bound 1 when n = 0), drawn
-  from a torch generator seeded with `seed`; disabled connections 0.
+  from a torch generator seeded with `seed`; disabled connections 0. Other init schemes
+  (`wann.baselines.inits`: ``he``, ``uniform2``) and replicate init seeds are passed through.
 
 Differences from the dense nets that the structure imposes: the genome reads the task's
 inputs as the search saw them (digits: pixel / 16; tabular: standardised by the task), while an
@@ -37,6 +38,7 @@ import time
 import numpy as np
 
 from wann.baselines.common import Budget, TrainResult
+from wann.baselines.inits import genome_init
 from wann.baselines.supervised import _accuracy, _checkpointing, train_examples
 from wann.genome import BIAS, Genome
 from wann.measures import torch_net
@@ -152,11 +154,23 @@ def tune_wann_adam(task, champion: Genome, epochs: int, seed: int) -> TrainResul
     return r
 
 
-def retrain_topology_adam(task, champion: Genome, epochs: int, seed: int) -> TrainResult:
-    """The champion's topology from fresh random weights (the dense nets' init rule, see
-    `init_weights`), trained by Adam: is the graph a good ticket under the same optimiser?"""
+def retrain_topology_adam(
+    task, champion: Genome, epochs: int, seed: int, init: str = "default", init_seed: int | None = None
+) -> TrainResult:
+    """The champion's topology from fresh random weights, trained by Adam: is the graph a good
+    ticket under the same optimiser? Initial weights by the scheme `init`
+    (`wann.baselines.inits.genome_init`; ``default``: the dense nets' rule, `init_weights`)
+    drawn from `init_seed` (None meaning `seed`); the minibatch order comes from `seed`."""
+    s0 = int(seed) if init_seed is None else int(init_seed)
+    w0 = genome_init(champion, init, s0, default=lambda: init_weights(champion, s0))
     return train_genome(
-        task, champion, init_weights(champion, seed), epochs, seed, "wann_retrained", info={"optimiser": "adam"}
+        task,
+        champion,
+        w0,
+        epochs,
+        seed,
+        "wann_retrained",
+        info={"optimiser": "adam", "init": init, "init_seed": s0},
     )
 
 

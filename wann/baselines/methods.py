@@ -5,6 +5,11 @@ whether it needs a WANN champion, whether it is *sized* (one network per target 
 count, ``size x`` the champion's), the method its network descends from, how a study computes it
 (`role`), and its recipe (`wann.baselines.recipes`).
 
+A study's other axes are declared here too: `inits` (the method draws initial weights and takes a
+scheme of `wann.baselines.inits`), `replicated` (a fixed structure: a study re-draws only its
+initial weights, several times per seed) and `timed` (pruned after a fraction of its parent's
+training: one cell per prune time).
+
 Roles:
 
 - ``assessed``: measured on the champion without training (`wann.measures.assess`); a study
@@ -42,6 +47,12 @@ class Method:
     sized: bool = False
     parent: str | None = None  # the method whose trained network this one starts from
     probed: bool = False  # its sparse mask is also scored with one shared weight (the structure probe)
+    #: takes an initialisation scheme (`wann.baselines.inits.SCHEMES`; a study's ``inits`` axis)
+    inits: bool = False
+    #: a fixed structure (topology or mask) whose initial weights a study re-draws (``replicates``)
+    replicated: bool = False
+    #: pruned at a time in training (a study's ``prune_times`` axis, at size 1x)
+    timed: bool = False
     #: the report's short name in comparisons and legends
     short: str = ""
 
@@ -67,9 +78,16 @@ METHODS: tuple[Method, ...] = (
     Method("wann_best_shared", "WANN, best shared weight", "#1b9e77", role=ASSESSED, needs_champion=True),
     Method("wann_ensemble", "WANN, weight ensemble", "#386cb0", kinds=(CLASSIFY,), role=ASSESSED, needs_champion=True),
     Method("wann_tuned", "WANN, tuned weights", "#66a61e", needs_champion=True),
-    Method("wann_retrained", "WANN topology, random init, trained", "#a6761d", needs_champion=True),
-    Method("dense", "dense, trained", "#d95f02"),
-    Method("small_dense", "small dense, trained", "#e6ab02", sized=True),
+    Method(
+        "wann_retrained",
+        "WANN topology, random init, trained",
+        "#a6761d",
+        needs_champion=True,
+        inits=True,
+        replicated=True,
+    ),
+    Method("dense", "dense, trained", "#d95f02", inits=True),
+    Method("small_dense", "small dense, trained", "#e6ab02", sized=True, inits=True),
     Method(
         "pruned_magnitude",
         "dense -> pruned (magnitude |w|; Han et al. 2015)",
@@ -77,6 +95,7 @@ METHODS: tuple[Method, ...] = (
         sized=True,
         parent="dense",
         probed=True,
+        inits=True,
     ),
     Method(
         "pruned_taylor",
@@ -101,6 +120,7 @@ METHODS: tuple[Method, ...] = (
         sized=True,
         parent="dense",
         probed=True,
+        inits=True,
     ),
     Method(
         "ticket_late_rewind",
@@ -117,8 +137,44 @@ METHODS: tuple[Method, ...] = (
         sized=True,
         parent="lottery_ticket",
         probed=True,
+        inits=True,
+        replicated=True,
     ),
-    Method("random_sparse", "random sparse, trained", "#666666", sized=True, probed=True),
+    Method(
+        "random_sparse",
+        "random sparse (pruned at init, random mask), trained",
+        "#666666",
+        sized=True,
+        probed=True,
+        inits=True,
+        replicated=True,
+    ),
+    Method(
+        "snip",
+        "pruned at init (SNIP |w dL/dw|; Lee et al. 2019), trained",
+        "#999999",
+        sized=True,
+        probed=True,
+        inits=True,
+    ),
+    Method(
+        "pruned_at",
+        "dense -> one-shot |w| pruned after t of training, fine-tuned",
+        "#54278f",
+        sized=True,
+        parent="dense",
+        probed=True,
+        timed=True,
+    ),
+    Method(
+        "pruned_at_rewind",
+        "dense -> one-shot |w| pruned after t of training, rewound to init",
+        "#807dba",
+        sized=True,
+        parent="dense",
+        probed=True,
+        timed=True,
+    ),
     Method(
         "pruned_shared_signed",
         "pruned mask, one shared weight (signs kept, biases forced to +-w)",

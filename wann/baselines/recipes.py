@@ -11,7 +11,12 @@ included: `genome_adam`) runs the one Adam recipe for exactly ``epochs x`` the t
 examples, while NEAT on a classification task counts ``budget`` minibatch evaluations. Pruned
 nets, tickets and the ticket control spend that budget over their rounds (the same schedule for
 all); their parents' training comes on top, and `run` records the whole cost (own + every
-ancestor) in ``info["cost"]``.
+ancestor) in ``info["cost"]``. A net pruned after a fraction t of its parent's training
+(`pruned_at`, `pruned_at_rewind`) is charged t of the parent's cost: the prefix it needed.
+
+Initialisation (`Context.init`, `Context.init_seed`): every recipe that draws initial weights
+draws them by the scheme of `wann.baselines.inits` from ``init_seed`` (default: ``seed``); a
+pruned net or ticket inherits its parent's init (the parent is trained at the same scheme).
 """
 
 from __future__ import annotations
@@ -45,6 +50,12 @@ class Context:
     parents: dict[str, TrainResult] = field(default_factory=dict)
     test_episodes: int = 100
     progress: Callable[[str], None] | None = None
+    #: initialisation scheme of the network's initial weights (`wann.baselines.inits.SCHEMES`)
+    init: str = "default"
+    #: seed of the initial weights (None: `seed`); a study's replicates re-draw only these
+    init_seed: int | None = None
+    #: timed methods: the fraction of the parent's training after which it is pruned, in (0, 1]
+    at: float | None = None
 
     @property
     def classify(self) -> bool:
@@ -54,6 +65,11 @@ class Context:
     def kw(self) -> dict[str, Any]:
         """Keyword arguments of every RL recipe function."""
         return {"test_episodes": self.test_episodes, "progress": self.progress}
+
+    @property
+    def init_kw(self) -> dict[str, Any]:
+        """The initialisation keywords of every recipe function that draws initial weights."""
+        return {"init": self.init, "init_seed": self.init_seed}
 
     def shape(self) -> list[int]:
         if self.hidden is not None:
@@ -134,10 +150,10 @@ def retrained(ctx: Context) -> list[TrainResult]:
     if ctx.classify:
         from wann.baselines.genome_adam import retrain_topology_adam
 
-        return [retrain_topology_adam(ctx.task, ctx.champion, ctx.epochs, ctx.seed)]
+        return [retrain_topology_adam(ctx.task, ctx.champion, ctx.epochs, ctx.seed, **ctx.init_kw)]
     from wann.baselines import rl
 
-    return [rl.retrain_topology(ctx.executor, ctx.task, ctx.champion, ctx.budget, ctx.seed, **ctx.kw)]
+    return [rl.retrain_topology(ctx.executor, ctx.task, ctx.champion, ctx.budget, ctx.seed, **ctx.kw, **ctx.init_kw)]
 
 
 # ---- dense and sparse counterparts ----------------------------------------------------------
@@ -148,8 +164,12 @@ def dense(ctx: Context, method: str = "dense") -> list[TrainResult]:
     from wann.baselines import supervised as sv
 
     if ctx.classify:
-        return [sv.train_dense(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)[0]]
-    return [rl.train_dense(ctx.executor, ctx.task, ctx.shape(), ctx.budget, ctx.seed, method=method, **ctx.kw)]
+        return [sv.train_dense(ctx.task, ctx.shape(), ctx.epochs, ctx.seed, **ctx.init_kw)[0]]
+    return [
+        rl.train_dense(
+            ctx.executor, ctx.task, ctx.shape(), ctx.budget, ctx.seed, method=method, **ctx.kw, **ctx.init_kw
+        )
+    ]
 
 
 def small_dense(ctx: Context) -> list[TrainResult]:
@@ -158,8 +178,10 @@ def small_dense(ctx: Context) -> list[TrainResult]:
 
     h = rl.small_dense_width(ctx.task.n_inputs, ctx.task.n_outputs, ctx.target)
     if ctx.classify:
-        return [sv.train_dense(ctx.task, [h], ctx.epochs, ctx.seed, method="small_dense")[0]]
-    return [rl.train_dense(ctx.executor, ctx.task, [h], ctx.budget, ctx.seed, method="small_dense", **ctx.kw)]
+        return [sv.train_dense(ctx.task, [h], ctx.epochs, ctx.seed, method="small_dense", **ctx.init_kw)[0]]
+    return [
+        rl.train_dense(ctx.executor, ctx.task, [h], ctx.budget, ctx.seed, method="small_dense", **ctx.kw, **ctx.init_kw)
+    ]
 
 
 def _rl_parent(ctx: Context) -> TrainResult:
@@ -168,7 +190,15 @@ def _rl_parent(ctx: Context) -> TrainResult:
         return ctx.parents["dense"]
     from wann.baselines import rl
 
-    return rl.train_dense(ctx.executor, ctx.task, ctx.shape(), ctx.budget, ctx.seed, **ctx.kw)
+    return rl.train_dense(ctx.executor, ctx.task, ctx.shape(), ctx.budget, ctx.seed, **ctx.kw, **ctx.init_kw)
+
+
+def _classify_parent(ctx: Context):
+    """The seed's dense torch parent (at the cell's init scheme), retrained here: cheap and
+    deterministic."""
+    from wann.baselines import supervised as sv
+
+    return sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed, **ctx.init_kw)
 
 
 def _own_parents(ctx: Context, trained: list[TrainResult]) -> list[TrainResult]:
@@ -179,11 +209,10 @@ def _own_parents(ctx: Context, trained: list[TrainResult]) -> list[TrainResult]:
 def _pruned(criterion: str):
     def recipe(ctx: Context) -> list[TrainResult]:
         from wann.baselines import rl_pruning as rlp
-        from wann.baselines import supervised as sv
         from wann.baselines import supervised_pruning as svp
 
         if ctx.classify:  # torch parents are cheap and deterministic: always retrained here
-            parent = sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)
+            parent = _classify_parent(ctx)
             pruned, _ = svp.prune(
                 ctx.task, ctx.shape(), parent.model, ctx.target, criterion, ctx.epochs, ctx.seed, parent=parent
             )
@@ -202,11 +231,10 @@ def _ticket(rewind: str):
 
     def recipe(ctx: Context) -> list[TrainResult]:
         from wann.baselines import rl_pruning as rlp
-        from wann.baselines import supervised as sv
         from wann.baselines import supervised_pruning as svp
 
         if ctx.classify:
-            parent = sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)
+            parent = _classify_parent(ctx)
             t = svp.ticket(ctx.task, ctx.shape(), parent, ctx.target, ctx.epochs, ctx.seed, rewind)
             return [t, parent.result]
         parent = _rl_parent(ctx)
@@ -225,19 +253,18 @@ def ticket_random_init(ctx: Context) -> list[TrainResult]:
     """The ticket's control: the lottery ticket's masks from a fresh random initialisation, on
     the identical schedule and budget (returns [control, ticket, dense] less the given parents)."""
     from wann.baselines import rl_pruning as rlp
-    from wann.baselines import supervised as sv
     from wann.baselines import supervised_pruning as svp
 
     if ctx.classify:
-        parent = sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed)
+        parent = _classify_parent(ctx)
         t = svp.ticket(ctx.task, ctx.shape(), parent, ctx.target, ctx.epochs, ctx.seed, "init")
-        c = svp.ticket_control(ctx.task, ctx.shape(), parent, t, ctx.epochs, ctx.seed)
+        c = svp.ticket_control(ctx.task, ctx.shape(), parent, t, ctx.epochs, ctx.seed, **ctx.init_kw)
         return [c, t, parent.result]
     parent = _rl_parent(ctx)
     t = ctx.parents.get("lottery_ticket")
     if t is None or "masks" not in t.network.meta:
         t = rlp.ticket(ctx.executor, ctx.task, parent, ctx.target, ctx.budget, ctx.seed, "init", **ctx.kw)
-    c = rlp.ticket_control(ctx.executor, ctx.task, parent, t, ctx.budget, ctx.seed, **ctx.kw)
+    c = rlp.ticket_control(ctx.executor, ctx.task, parent, t, ctx.budget, ctx.seed, **ctx.kw, **ctx.init_kw)
     return [c, *_own_parents(ctx, [t, parent])]
 
 
@@ -246,8 +273,47 @@ def random_sparse(ctx: Context) -> list[TrainResult]:
     from wann.baselines import supervised_pruning as svp
 
     if ctx.classify:
-        return [svp.random_sparse(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed)]
-    return [rlp.random_sparse(ctx.executor, ctx.task, ctx.shape(), ctx.target, ctx.budget, ctx.seed, **ctx.kw)]
+        return [svp.random_sparse(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed, **ctx.init_kw)]
+    return [
+        rlp.random_sparse(
+            ctx.executor, ctx.task, ctx.shape(), ctx.target, ctx.budget, ctx.seed, **ctx.kw, **ctx.init_kw
+        )
+    ]
+
+
+def snip(ctx: Context) -> list[TrainResult]:
+    """Pruned at initialisation by connection sensitivity (SNIP, Lee et al. 2019) to the target
+    count, then trained from its init for the whole budget (no parent: the mask needs only the
+    init)."""
+    from wann.baselines import rl_pruning as rlp
+    from wann.baselines import supervised_pruning as svp
+
+    if ctx.classify:
+        return [svp.snip(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed, **ctx.init_kw)]
+    return [rlp.snip(ctx.executor, ctx.task, ctx.shape(), ctx.target, ctx.budget, ctx.seed, **ctx.kw, **ctx.init_kw)]
+
+
+def _pruned_at(rewind: bool):
+    """pruned_at (rewind=False) and pruned_at_rewind: one-shot magnitude pruning of the dense
+    parent after ``ctx.at`` of its training, then fine-tuned from those weights or rewound to the
+    parent's init, trained for the whole budget; the parent's cost is charged at ``at`` of it."""
+
+    def recipe(ctx: Context) -> list[TrainResult]:
+        from wann.baselines import rl_pruning as rlp
+        from wann.baselines import supervised_pruning as svp
+
+        if ctx.at is None:
+            raise ValueError("a timed method needs Context.at, the prune time in (0, 1]")
+        if ctx.classify:
+            parent = _classify_parent(ctx)
+            r = svp.oneshot(ctx.task, ctx.shape(), parent, ctx.target, ctx.at, rewind, ctx.epochs, ctx.seed)
+            return [r, parent.result]
+        parent = _rl_parent(ctx)
+        r = rlp.oneshot(ctx.executor, ctx.task, parent, ctx.target, ctx.at, rewind, ctx.budget, ctx.seed, **ctx.kw)
+        return [r, *_own_parents(ctx, [parent])]
+
+    recipe.__name__ = "pruned_at_rewind" if rewind else "pruned_at"
+    return recipe
 
 
 def neat(ctx: Context) -> list[TrainResult]:
@@ -273,6 +339,9 @@ RECIPES: dict[str, Callable[[Context], list[TrainResult]]] = {
     "ticket_late_rewind": ticket_late_rewind,
     "ticket_random_init": ticket_random_init,
     "random_sparse": random_sparse,
+    "snip": snip,
+    "pruned_at": _pruned_at(False),
+    "pruned_at_rewind": _pruned_at(True),
     "neat": neat,
 }
 
@@ -313,11 +382,14 @@ def total_cost(name: str, ctx: Context, results: list[TrainResult]) -> dict[str,
         chain.append(m)
         m = REGISTRY[m].parent
     by_method = {r.method: r for r in results[1:]}
+    # a net pruned after a fraction of its parent's training needed only that prefix of it
+    share = float(results[0].info.get("parent_fraction", 1.0))
     parents = {}
     for m in chain:
         r = ctx.parents.get(m) or by_method.get(m)
         if r is not None:
-            parents[m] = asdict(r.budget)
+            b = asdict(r.budget)
+            parents[m] = {k: round(v * share) if isinstance(v, int) else v * share for k, v in b.items()}
     total = asdict(own)
     for b in parents.values():
         total = {k: total[k] + b[k] for k in total}

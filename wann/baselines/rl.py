@@ -3,11 +3,18 @@
 Each recipe builds a network, trains it with the CMA-ES engine (`wann.baselines.cmaes`, where the
 budget in episodes, met exactly, and the weight-vector shapes are defined) and scores it on fresh
 test episodes:
-- dense / small dense: an MLP (tanh hidden, linear outputs) from small random weights; the dense
-  net also keeps its initial weights and a snapshot after `REWIND_FRACTION` of its training;
+- dense / small dense: an MLP (tanh hidden, linear outputs) from initial weights drawn by an init
+  scheme (`wann.baselines.inits`; 'default': small random weights, N(0, 0.1^2)); the dense net
+  also keeps its initial weights, a snapshot after `REWIND_FRACTION` of its training and
+  snapshots after 10/25/50/100 % of it (`SNAPSHOT_FRACTIONS`, keys by `snapshot_key`), which
+  the one-shot pruned nets (`rl_pruning.oneshot`) prune;
 - WANN champion: best shared weight (grid search), individually tuned weights (CMA-ES offsets
   from the best shared value; the grid search is spent inside the budget), or the topology
-  retrained from fresh random weights.
+  retrained from fresh weights drawn by an init scheme.
+Init schemes and replicates: `init` names the scheme, `init_seed` (None: the run's `seed`) the
+seed of the initial weights only; the CMA-ES sampling and the test episodes follow `seed`, so a
+replicate (`inits.replicate_seed`) re-draws only the start. init='default' with init_seed None is
+bit-identical to the code before schemes existed.
 The pruned nets, tickets and random sparse nets made from the dense net live in
 `wann.baselines.rl_pruning`; `shared_weight_probe` evaluates any of their masks WANN-style.
 """
@@ -17,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from wann import activations
-from wann.baselines.cmaes import Progress, cmaes, fit_masked, init_weights, score
+from wann.baselines.cmaes import Progress, cmaes, fit_masked, init_start, score
 from wann.baselines.common import Budget, CpuClock, TrainResult
 from wann.errors import ConfigError
 from wann.genome import Genome
@@ -28,6 +35,16 @@ from wann.weighted import WeightedNetwork, mlp_genome
 REWIND_FRACTION = 0.05
 #: episodes per grid value of the best-shared-weight search when the budget allows
 GRID_EPISODES = 20
+#: fractions of the dense net's training after which `train_dense` keeps a snapshot of its
+#: weights (meta["snapshots"]; 1.0, the final weights, is always added). They coincide with the
+#: checkpoints, so keeping them leaves the CMA-ES run unchanged.
+SNAPSHOT_FRACTIONS = (0.1, 0.25, 0.5)
+
+
+def snapshot_key(fraction: float) -> str:
+    """The meta["snapshots"] key of a training fraction: `str(float(fraction))`, e.g. "0.1",
+    "0.25", "0.5", "1.0"."""
+    return str(float(fraction))
 
 
 def small_dense_width(n_in: int, n_out: int, target_connections: int) -> int:
@@ -45,14 +62,26 @@ def train_dense(
     test_episodes: int = 100,
     progress: Progress | None = None,
     method: str = "dense",
+    init: str = "default",
+    init_seed: int | None = None,
+    snapshot_fractions: tuple[float, ...] = SNAPSHOT_FRACTIONS,
 ) -> TrainResult:
-    """An MLP (tanh hidden, linear outputs) trained with CMA-ES from small random weights for
-    exactly `budget_episodes` episodes. Its meta keeps the initial weights ("init") and the
-    weights after `REWIND_FRACTION` of the budget ("rewind"), which the tickets rewind to."""
+    """An MLP (tanh hidden, linear outputs) trained with CMA-ES for exactly `budget_episodes`
+    episodes from initial weights (C,) drawn by scheme `init` from `init_seed` (None: `seed`;
+    `init_start`); the CMA-ES sampling follows `seed`.
+
+    Its meta keeps the initial weights ("init", C floats), the scheme ("init_scheme"), the
+    weights after `REWIND_FRACTION` of the budget ("rewind"), which the tickets rewind to, and
+    "snapshots": {snapshot_key(f): weights (C floats)} for f in `snapshot_fractions` plus 1.0
+    (the final weights), the CMA-ES mean after round(f * budget_episodes) episodes, which
+    `rl_pruning.oneshot` prunes. The default fractions (0.1, 0.25, 0.5) are checkpoints, so they
+    add no generation boundary: init='default' with init_seed None is the same run, bit for bit,
+    as before schemes and snapshots existed. Other fractions add a boundary (see `cmaes`)."""
     g = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.TANH)
     C = len(g.connections)
-    x0 = init_weights(C, seed)
-    snaps: dict[float, np.ndarray] = {REWIND_FRACTION: x0}
+    x0, s0 = init_start(g, init, seed, init_seed)
+    fractions = sorted({float(f) for f in snapshot_fractions if 0 < float(f) < 1})
+    snaps: dict[float, np.ndarray] = {REWIND_FRACTION: x0, **{f: x0 for f in fractions}}
     w, budget, ck = cmaes(
         executor,
         g,
@@ -70,10 +99,20 @@ def train_dense(
         "episodes": max(1, round(REWIND_FRACTION * budget_episodes)),
         "weights": np.asarray(snaps[REWIND_FRACTION]).tolist(),
     }
-    net = WeightedNetwork(g, w, {"method": method, "hidden": hidden, "init": x0.tolist(), "rewind": rewind})
-    return TrainResult(
-        method, net, score(executor, net, test_episodes), budget, ck, {"hidden": hidden, "parameters": C}
-    )
+    snapshots = {snapshot_key(f): np.asarray(snaps[f]).tolist() for f in fractions}
+    snapshots[snapshot_key(1.0)] = np.asarray(w).tolist()
+    meta = {
+        "method": method,
+        "hidden": hidden,
+        "init": x0.tolist(),
+        "init_scheme": init,
+        "init_seed": s0,
+        "rewind": rewind,
+        "snapshots": snapshots,
+    }
+    net = WeightedNetwork(g, w, meta)
+    info = {"hidden": hidden, "parameters": C, "init": init, "init_seed": s0}
+    return TrainResult(method, net, score(executor, net, test_episodes), budget, ck, info)
 
 
 def best_shared(
@@ -167,20 +206,28 @@ def retrain_topology(
     seed: int,
     test_episodes: int = 100,
     progress: Progress | None = None,
+    init: str = "default",
+    init_seed: int | None = None,
 ) -> TrainResult:
-    """The champion's topology with fresh random weights, trained: is the graph a good ticket?"""
+    """The champion's topology (its enabled connections) with fresh weights drawn by scheme `init`
+    from `init_seed` (None: `seed`; `init_start`), trained by CMA-ES for exactly
+    `budget_episodes` episodes (sampling seeded by `seed`): is the graph a good ticket?"""
     mask = np.array([c.enabled for c in champion.connections])
-    return fit_masked(
+    start, s0 = init_start(champion, init, seed, init_seed)
+    r = fit_masked(
         executor,
         champion,
         mask,
-        init_weights(len(mask), seed),
+        start,
         budget_episodes,
         seed,
         "wann_retrained",
         test_episodes,
         progress,
     )
+    r.info.update({"init": init, "init_seed": s0})
+    r.network.meta.update({"init_scheme": init, "init_seed": s0})
+    return r
 
 
 PROBE_VARIANTS = ("signed", "positive", "signed_bias_trained", "positive_bias_trained")
@@ -228,6 +275,8 @@ __all__ = [
     "score",
     "small_dense_width",
     "train_dense",
+    "SNAPSHOT_FRACTIONS",
+    "snapshot_key",
     "best_shared",
     "tune_wann",
     "grid_episodes",

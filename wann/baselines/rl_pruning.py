@@ -12,18 +12,32 @@ the CMA-ES engine (`wann.baselines.cmaes`: budgets in episodes, met exactly) and
   rewound to the dense net's initial weights (Frankle & Carbin 2019) or to its weights after
   `rl.REWIND_FRACTION` of training (late rewinding, Frankle et al. 2019/2020); the control
   replays the ticket's masks from a fresh random initialisation (`ticket_control`);
-- random sparse (`random_sparse`): a random live mask of the target count, trained from scratch.
+- random sparse (`random_sparse`): a random live mask of the target count, trained from scratch;
+- SNIP (`snip`, Lee et al. 2019): pruning at initialisation, one shot, by connection sensitivity
+  at the initial weights; for a policy (no loss) the output-sensitivity Taylor score
+  E_s |w * d pi(s)/dw| of the initial net, then trained from those initial weights;
+- one-shot pruning at a time in training (`oneshot`): the dense net's snapshot after a fraction
+  t of its training (`rl.train_dense` meta["snapshots"]) pruned by magnitude in one shot, then
+  fine-tuned from those weights (`pruned_at`) or rewound to the dense net's initial weights and
+  retrained (`pruned_at_rewind`).
+Init schemes (`wann.baselines.inits`): `random_sparse`, `snip` and `ticket_control` draw their
+initial weights by scheme `init` from `init_seed` (None: `seed`); masks, CMA-ES sampling and test
+episodes follow `seed`, so a replicate re-draws only the start. init='default' with init_seed
+None is bit-identical to the code before schemes existed.
 Every pruned, ticket and sparse net holds exactly its target count of live connections
 (`wann.weighted.live_mask`) and no dead ones.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from wann import activations
-from wann.baselines.cmaes import Progress, cmaes, fit_masked, init_weights, score
+from wann.baselines.cmaes import FROM_INIT_SIGMA, Progress, cmaes, fit_masked, init_start, init_weights, score
 from wann.baselines.common import Budget, TrainResult
+from wann.baselines.inits import check_scheme, genome_init
 from wann.baselines.pruning import (
     layer_ids,
     normalise_per_layer,
@@ -43,6 +57,7 @@ from wann.genome import Genome
 from wann.weighted import WeightedNetwork, live_mask, mlp_genome, with_mask
 
 #: CMA-ES step size of every round of the iterative schedule (pruned nets and tickets alike)
+#: and of one-shot pruned nets fine-tuned from their weights (`oneshot`, no rewind)
 ROUND_SIGMA = 0.1
 
 
@@ -204,12 +219,20 @@ def ticket_control(
     seed: int,
     test_episodes: int = 100,
     progress: Progress | None = None,
+    init: str = "default",
+    init_seed: int | None = None,
 ) -> TrainResult:
     """The ticket's control (`ticket_random_init`): the ticket's masks, round by round, each
-    round started from one fresh random initialisation (not the dense net's) and trained on the
-    identical schedule, step size and budget. The final mask is the ticket's."""
-    masks = [unpack_mask(h, len(dense.network.weights)) for h in ticket_result.network.meta["masks"]]
-    fresh = init_weights(len(dense.network.weights), seed + 1_000_003)
+    round started from one fresh initialisation (not the dense net's) and trained on the
+    identical schedule, step size and budget. The final mask is the ticket's. The fresh weights
+    (C,) are drawn on the dense genome by scheme `init` from seed s + 1_000_003, s = `init_seed`
+    (None: `seed`); 'default' is `init_weights`, as before schemes existed."""
+    check_scheme(init)
+    g0 = dense.network.genome
+    C = len(dense.network.weights)
+    masks = [unpack_mask(h, C) for h in ticket_result.network.meta["masks"]]
+    s0 = int(seed if init_seed is None else init_seed)
+    fresh = genome_init(g0, init, s0 + 1_000_003, default=lambda: init_weights(C, s0 + 1_000_003))
     target = int(masks[-1].sum())
     r = _iterate(
         executor,
@@ -225,7 +248,7 @@ def ticket_control(
         test_episodes,
         progress,
     )
-    r.info["rewind"] = "fresh random init"
+    r.info.update({"rewind": "fresh random init", "init": init, "init_seed": s0})
     return r
 
 
@@ -238,22 +261,139 @@ def random_sparse(
     seed: int,
     test_episodes: int = 100,
     progress: Progress | None = None,
+    init: str = "default",
+    init_seed: int | None = None,
 ) -> TrainResult:
-    """A random mask of exactly `target` live connections on the dense shape (`random_mask`),
-    trained from scratch for the whole budget."""
+    """A random mask of exactly `target` live connections on the dense shape (`random_mask`,
+    from `seed`), trained from scratch by CMA-ES for exactly `budget_episodes` episodes. The
+    initial weights (C,) are drawn on the masked genome (He: the sparse net's fan-ins) by scheme
+    `init` from `init_seed` (None: `seed`)."""
     g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.TANH)
     mask = random_mask(g0, target, seed)
-    return fit_masked(
-        executor,
-        with_mask(g0, mask),
-        mask,
-        init_weights(len(mask), seed),
-        budget_episodes,
-        seed,
-        "random_sparse",
-        test_episodes,
-        progress,
+    g = with_mask(g0, mask)
+    start, s0 = init_start(g, init, seed, init_seed)
+    r = fit_masked(executor, g, mask, start, budget_episodes, seed, "random_sparse", test_episodes, progress)
+    return _tag(r, init, s0)
+
+
+def _tag(r: TrainResult, init: str, init_seed: int) -> TrainResult:
+    """Record the init scheme and seed in the result's info and its network's meta."""
+    r.info.update({"init": init, "init_seed": int(init_seed)})
+    r.network.meta.update({"init_scheme": init, "init_seed": int(init_seed)})
+    return r
+
+
+def snip(
+    executor,
+    task,
+    hidden: list[int],
+    target: int,
+    budget_episodes: int,
+    seed: int,
+    test_episodes: int = 100,
+    progress: Progress | None = None,
+    init: str = "default",
+    init_seed: int | None = None,
+) -> TrainResult:
+    """SNIP, single-shot network pruning at initialisation (Lee et al. 2019), for a policy: the
+    dense MLP (as `random_sparse` builds it) at its initial weights, pruned in one shot to exactly
+    `target` live connections by connection sensitivity at initialisation, then trained from
+    those initial weights by CMA-ES for exactly `budget_episodes` episodes (`fit_masked`, the
+    step size of `random_sparse`).
+
+    Sensitivity: a policy has no loss, so |w * dL/dw| becomes the RL Taylor criterion of the
+    pruned nets, E_s |w * d pi(s)/dw| summed over outputs (`pruning.output_sensitivity`,
+    normalised per layer, `next_mask` 'taylor'), evaluated on the *initial* weights over states
+    the initial policy visits (those few episodes pick the mask, as for the iterative Taylor
+    criterion, and are not charged to the budget). Edges whose initial weight is 0 (He bias
+    edges) score 0 and go first.
+
+    Initial weights: the dense genome's, by scheme `init`. The mask is SNIP's at the weights of
+    seed `seed`; the weights trained are drawn from `init_seed` (None: `seed`), so a replicate
+    keeps the seed's SNIP mask and re-draws only the start. info: "criterion": "snip", "target",
+    "init", "init_seed"."""
+    g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.TANH)
+    w_mask, _ = init_start(g0, init, seed, None)
+    full = live_mask(g0)
+    mask = next_mask(task, g0, WeightedNetwork(g0, w_mask), full, target, "taylor")
+    start, s0 = init_start(g0, init, seed, init_seed)
+    g = with_mask(g0, mask)
+    r = fit_masked(executor, g, mask, start, budget_episodes, seed, "snip", test_episodes, progress)
+    r.info.update({"criterion": "snip", "target": int(target)})
+    return _tag(r, init, s0)
+
+
+def snapshot_weights(dense: TrainResult, at: float) -> np.ndarray:
+    """The dense net's weights (C,) after fraction `at` of its training: its meta["snapshots"]
+    entry whose key (`rl.snapshot_key`, e.g. "0.25"; any key that parses to the same float
+    matches) equals `at`. When there is none, a `ConfigError` (a ValueError) on field "at" names
+    the fractions it has."""
+    snaps = dense.network.meta.get("snapshots") or {}
+    have: dict[float, str] = {}
+    for k in snaps:
+        try:
+            have[float(k)] = k
+        except ValueError:
+            continue
+    for f, k in have.items():
+        if math.isclose(f, float(at), rel_tol=1e-9, abs_tol=1e-12):
+            return np.asarray(snaps[k], dtype=np.float64)
+    listed = ", ".join(have[f] for f in sorted(have)) if have else "none (trained by an older version)"
+    raise ConfigError(
+        "at",
+        f"the dense parent has no snapshot after {float(at):g} of its training; it has: {listed} "
+        "(pruning at 0 is random_sparse or snip; retrain the dense net with this snapshot fraction)",
     )
+
+
+def oneshot(
+    executor,
+    task,
+    dense: TrainResult,
+    target: int,
+    at: float,
+    rewind: bool,
+    budget_episodes: int,
+    seed: int,
+    test_episodes: int = 100,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """One-shot magnitude pruning at a time in training: the dense net's weights after fraction
+    `at` of its training (`snapshot_weights`; at=1.0: the trained net) pruned by |w| (`next_mask`
+    'magnitude', normalised per layer) to exactly `target` live connections, then trained by
+    CMA-ES over the kept weights for exactly `budget_episodes` episodes (`fit_masked`).
+
+    rewind=False (`pruned_at`): fine-tuned from the snapshot's weights at step size
+    `ROUND_SIGMA`, as a round of iterative pruning. rewind=True (`pruned_at_rewind`): the kept
+    weights rewound to the dense net's initial weights (meta["init"]) and trained from there at
+    the step size of training from initialisation (`FROM_INIT_SIGMA`, `fit_masked`'s default, as
+    `random_sparse`).
+    The recipe charges `at` x the parent's cost ("parent_fraction"). info: "prune_at", "rewind",
+    "parent_fraction", "target", "criterion", "from", "sigma0", "init" (the parent's scheme)."""
+    method = "pruned_at_rewind" if rewind else "pruned_at"
+    w_at = snapshot_weights(dense, at)
+    g0 = dense.network.genome
+    full = live_mask(g0)
+    mask = next_mask(task, g0, WeightedNetwork(with_mask(g0, full), w_at), full, target, "magnitude")
+    meta = dense.network.meta
+    start = np.asarray(meta["init"], dtype=np.float64) if rewind else w_at
+    sigma0 = FROM_INIT_SIGMA if rewind else ROUND_SIGMA
+    g = with_mask(g0, mask)
+    r = fit_masked(executor, g, mask, start, budget_episodes, seed, method, test_episodes, progress, sigma0=sigma0)
+    r.info.update(
+        {
+            "prune_at": float(at),
+            "rewind": bool(rewind),
+            "parent_fraction": float(at),
+            "target": int(target),
+            "criterion": "magnitude",
+            "from": dense.method,
+            "sigma0": sigma0,
+            "init": meta.get("init_scheme", "default"),
+        }
+    )
+    r.network.meta.update({"prune_at": float(at), "rewind": bool(rewind)})
+    return r
 
 
 __all__ = [
@@ -265,4 +405,8 @@ __all__ = [
     "ticket",
     "ticket_control",
     "random_sparse",
+    "snip",
+    "snapshot_weights",
+    "oneshot",
+    "FROM_INIT_SIGMA",
 ]

@@ -8,7 +8,9 @@ reshuffled epochs, the batch that crosses a checkpoint or the end trimmed); chec
 evaluator). CPU-seconds: `time.process_time` around the training steps and the pruning scores
 (checkpoint scoring not charged; `info["cpu_s_recipe"]` has the whole call). The dense parent
 (`train_parent`) keeps its initial weights and its weights after `REWIND_FRACTION` of training,
-which the tickets rewind to.
+which the tickets rewind to, and snapshots after fractions of its training (`Parent.snapshots`),
+which the timed pruned nets start from. Initial weights follow an init scheme
+(`wann.baselines.inits`; ``default`` is PyTorch's own, unchanged).
 
 The pruned nets, tickets and random sparse nets made from it live in
 `wann.baselines.supervised_pruning`.
@@ -17,12 +19,13 @@ The pruned nets, tickets and random sparse nets made from it live in
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from wann import activations
 from wann.baselines.common import CHECKPOINTS, Budget, TrainResult
+from wann.baselines.inits import check_scheme, torch_init_linear
 from wann.weighted import WeightedNetwork, live_mask, mlp_genome, with_mask
 
 #: late rewinding: the weights after this fraction of the dense net's training budget
@@ -36,11 +39,27 @@ def _torch():
     return torch
 
 
-def build_mlp(n_in: int, hidden: list[int], n_out: int, seed: int, x_train: np.ndarray | None = None):
+def build_mlp(
+    n_in: int,
+    hidden: list[int],
+    n_out: int,
+    seed: int,
+    x_train: np.ndarray | None = None,
+    init: str = "default",
+    init_seed: int | None = None,
+):
     """MLP whose first module standardises the inputs with the training split's mean and SD (a
-    fixed buffer, folded into the first layer when converted to a genome)."""
+    fixed buffer, folded into the first layer when converted to a genome).
+
+    Initial weights by the scheme `init` (`wann.baselines.inits`): ``default`` is PyTorch's
+    `nn.Linear` default after ``torch.manual_seed(init_seed)``; ``he``: each layer's weight
+    (out, in) ~ N(0, 2/in), biases 0; ``uniform2``: weights and biases ~ U(-2, 2), layer by
+    layer (weight then bias) from a ``torch.Generator`` seeded with `init_seed`. `init_seed`
+    None means `seed` (so the default scheme is exactly the init before schemes existed)."""
+    check_scheme(init)
     torch = _torch()
-    torch.manual_seed(seed)
+    init_seed = int(seed) if init_seed is None else int(init_seed)
+    torch.manual_seed(init_seed)
     mu = np.zeros(n_in) if x_train is None else x_train.mean(axis=0)
     sd = np.ones(n_in) if x_train is None else x_train.std(axis=0)
     sd = np.where(sd < 1e-8, 1.0, sd)
@@ -49,7 +68,12 @@ def build_mlp(n_in: int, hidden: list[int], n_out: int, seed: int, x_train: np.n
         layers += [torch.nn.Linear(prev, h), torch.nn.ReLU()]
         prev = h
     layers.append(torch.nn.Linear(prev, n_out))
-    return torch.nn.Sequential(*layers)
+    model = torch.nn.Sequential(*layers)
+    if init != "default":
+        g = torch.Generator().manual_seed(init_seed)
+        for lin in linears(model):
+            torch_init_linear(lin, init, g)
+    return model
 
 
 def Standardize(mu: np.ndarray, sd: np.ndarray):  # noqa: N802  (a module factory)
@@ -233,43 +257,94 @@ def _checkpointing(task, model, total: int, offset: int, n_train: int, out: list
     return list(marks), on_cut
 
 
+#: default fractions of the parent's training at which `train_parent` keeps its weights (the
+#: prune times of the timed methods; they coincide with checkpoint cuts, so keeping them changes
+#: no minibatch)
+SNAPSHOT_FRACTIONS = (0.1, 0.25, 0.5)
+
+
 @dataclass
 class Parent:
-    """A trained dense parent: its result, the trained torch model, its initial flat weights and
-    its flat weights after `REWIND_FRACTION` of training (unfolded: raw trainable values)."""
+    """A trained dense parent: its result, the trained torch model, its initial flat weights, its
+    flat weights after `REWIND_FRACTION` of training, and `snapshots`: fraction f of the
+    training examples -> flat weights after them (0.0: the init, 1.0: the final weights). Every
+    flat vector is unfolded (raw trainable values), shape (C,) in the genome connection order."""
 
     result: TrainResult
     model: object
     init: np.ndarray
     early: np.ndarray
+    snapshots: dict[float, np.ndarray] = field(default_factory=dict)
 
 
-def train_parent(task, hidden: list[int], epochs: int, seed: int, method: str = "dense") -> Parent:
-    """The dense MLP trained with Adam for exactly ``epochs x n_train`` examples."""
+def train_parent(
+    task,
+    hidden: list[int],
+    epochs: int,
+    seed: int,
+    method: str = "dense",
+    init: str = "default",
+    init_seed: int | None = None,
+    snapshot_fractions=SNAPSHOT_FRACTIONS,
+) -> Parent:
+    """The dense MLP (`build_mlp` with `init`, `init_seed`) trained with Adam for exactly
+    ``epochs x n_train`` examples (minibatch order from `seed`). Its weights are kept after each
+    fraction f of `snapshot_fractions` of the examples (after ``max(1, round(f x total))``, the
+    rule of the checkpoints; a batch crossing such a cut is trimmed, as at a checkpoint, so a
+    fraction that is not a checkpoint fraction changes the minibatches)."""
     p0 = time.process_time()
     x, y = task.split("train")
-    model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x)
-    init = flat_weights(model, fold=False)
+    model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x, init=init, init_seed=init_seed)
+    init_w = flat_weights(model, fold=False)
     total = int(epochs) * len(x)
     budget, ck = Budget(), []
     cuts, on_cut = _checkpointing(task, model, total, 0, len(x), ck)
     early_at = max(1, round(REWIND_FRACTION * total))
     early = {}
+    snap_at: dict[int, list[float]] = {}
+    for f in snapshot_fractions:
+        f = float(f)
+        if not 0.0 < f <= 1.0:
+            raise ValueError(f"snapshot fractions must be in (0, 1], got {f}")
+        snap_at.setdefault(max(1, round(f * total)), []).append(f)
+    snapshots: dict[float, np.ndarray] = {0.0: init_w}
 
     def cut(n):
         if n == early_at:
             early["w"] = flat_weights(model, fold=False)
+        for f in snap_at.get(n, ()):
+            snapshots[f] = flat_weights(model, fold=False)
         on_cut(n)
 
-    train_examples(model, x, y, total, seed, budget, cuts=[*cuts, early_at], on_cut=cut)
+    train_examples(model, x, y, total, seed, budget, cuts=[*cuts, early_at, *snap_at], on_cut=cut)
+    snapshots[1.0] = flat_weights(model, fold=False)
+    for fs in snap_at.values():  # a cut past the end (no examples at all): the final weights
+        for f in fs:
+            snapshots.setdefault(f, snapshots[1.0])
     net = _network(task, hidden, model, method)
-    info = {"hidden": hidden, "epochs": epochs, "rewind_examples": early_at, "budget_unit": "examples"}
+    info = {
+        "hidden": hidden,
+        "epochs": epochs,
+        "rewind_examples": early_at,
+        "budget_unit": "examples",
+        "init": init,
+        "init_seed": int(seed) if init_seed is None else int(init_seed),
+    }
     res = TrainResult(method, net, _accuracy(task, net), budget, ck, info)
     res.info["cpu_s_recipe"] = time.process_time() - p0
-    return Parent(res, model, init, early.get("w", init))
+    return Parent(res, model, init_w, early.get("w", init_w), dict(sorted(snapshots.items())))
 
 
-def train_dense(task, hidden: list[int], epochs: int, seed: int, method: str = "dense"):
-    """Returns (TrainResult, model, initial flat weights)."""
-    p = train_parent(task, hidden, epochs, seed, method)
+def train_dense(
+    task,
+    hidden: list[int],
+    epochs: int,
+    seed: int,
+    method: str = "dense",
+    init: str = "default",
+    init_seed: int | None = None,
+):
+    """Returns (TrainResult, model, initial flat weights); `init`, `init_seed` as in
+    `train_parent` (recorded in the result's info)."""
+    p = train_parent(task, hidden, epochs, seed, method, init=init, init_seed=init_seed)
     return p.result, p.model, p.init

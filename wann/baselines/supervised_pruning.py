@@ -23,7 +23,16 @@ and budget, every round rewound to the initial weights (Frankle & Carbin 2019) o
 after `supervised.REWIND_FRACTION` of the dense training (late rewinding); the control
 (`ticket_control`) replays the ticket's masks from a fresh random initialisation. Random sparse
 (`random_sparse`): a random live mask of the same count, trained from initialisation for the
-whole budget.
+whole budget. SNIP (`snip`, Lee et al. 2019): the mask chosen at initialisation, one shot, by
+connection sensitivity |w * dL/dw| on the training split, then trained for the whole budget.
+Pruning at a time in training (`oneshot`): the dense parent's weights after a fraction t of its
+training, pruned once by magnitude, then fine-tuned from them (``pruned_at``) or rewound to the
+parent's initial weights (``pruned_at_rewind``) and trained for the whole budget.
+
+Initial weights of the nets trained from a fresh init (random sparse, SNIP, the ticket's
+control) follow an init scheme (`wann.baselines.inits`; ``default``, PyTorch's own, unchanged)
+drawn from an init seed (None: the cell's seed), which replicates change while the mask and the
+minibatch order stay those of the seed.
 """
 
 from __future__ import annotations
@@ -206,22 +215,35 @@ def ticket(task, hidden, parent: Parent, target: int, epochs: int, seed: int, re
     return res
 
 
-def ticket_control(task, hidden, parent: Parent, ticket_result: TrainResult, epochs: int, seed: int):
+def ticket_control(
+    task,
+    hidden,
+    parent: Parent,
+    ticket_result: TrainResult,
+    epochs: int,
+    seed: int,
+    init: str = "default",
+    init_seed: int | None = None,
+):
     """The ticket's control: its masks round by round, each round from one fresh random
-    initialisation, on the identical schedule and budget."""
+    initialisation (`build_mlp` by the scheme `init`, seeded ``init_seed + 1_000_003``;
+    `init_seed` None means `seed`), on the identical schedule and budget."""
     n = len(ticket_result.network.weights)
     masks = [unpack_mask(h, n) for h in ticket_result.network.meta["masks"]]
-    fresh = flat_weights(build_mlp(task.n_inputs, hidden, task.n_outputs, seed + 1_000_003), fold=False)
+    base = int(seed) if init_seed is None else int(init_seed)
+    fresh = flat_weights(build_mlp(task.n_inputs, hidden, task.n_outputs, base + 1_000_003, init=init), fold=False)
     res, _ = _iterate(
         task, hidden, parent, int(masks[-1].sum()), epochs, seed, "ticket_random_init", rewind=fresh, masks=masks
     )
     res.info["rewind"] = "fresh random init"
+    res.info["init"] = init
+    res.info["init_seed"] = base
     return res
 
 
 def retrain_masked(task, hidden, mask: np.ndarray, init: np.ndarray, epochs: int, seed: int, method: str):
-    """Train the MLP restricted to `mask` from the flat initial weights `init` for exactly
-    ``epochs x n_train`` examples."""
+    """Train the MLP restricted to `mask` (C,) from the flat (unfolded) initial weights `init`
+    (C,) for exactly ``epochs x n_train`` examples (minibatch order from `seed`)."""
     p0 = time.process_time()
     x, y = task.split("train")
     model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x)
@@ -236,10 +258,125 @@ def retrain_masked(task, hidden, mask: np.ndarray, init: np.ndarray, epochs: int
     return TrainResult(method, net, _accuracy(task, net), budget, ck, info)
 
 
-def random_sparse(task, hidden, target: int, epochs: int, seed: int):
-    """A random mask of exactly `target` live connections (biases kept while their unit lives),
-    trained from initialisation for the whole budget."""
+def _init_flat(task, hidden, seed: int, init: str, init_seed: int | None) -> np.ndarray:
+    """Flat unfolded initial weights (C,) of the MLP by `build_mlp` (scheme `init`, seed
+    `init_seed`, None meaning `seed`)."""
+    return flat_weights(
+        build_mlp(task.n_inputs, hidden, task.n_outputs, seed, init=init, init_seed=init_seed), fold=False
+    )
+
+
+def random_sparse(
+    task, hidden, target: int, epochs: int, seed: int, init: str = "default", init_seed: int | None = None
+):
+    """A random mask of exactly `target` live connections (biases kept while their unit lives;
+    drawn from `seed`), trained from initialisation (scheme `init`, seeded `init_seed`, None
+    meaning `seed`) for the whole budget."""
     g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.RELU)
     mask = random_mask(g0, target, seed, keep=np.array([c.source == 0 for c in g0.connections]))
-    init = flat_weights(build_mlp(task.n_inputs, hidden, task.n_outputs, seed), fold=False)
-    return retrain_masked(task, hidden, mask, init, epochs, seed, "random_sparse")
+    res = retrain_masked(
+        task, hidden, mask, _init_flat(task, hidden, seed, init, init_seed), epochs, seed, "random_sparse"
+    )
+    res.info.update(init=init, init_seed=int(seed) if init_seed is None else int(init_seed))
+    return res
+
+
+def snip_scores(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """SNIP connection sensitivity (Lee et al. 2019) in the flat genome order (C,): |w * dL/dw|
+    with L the mean softmax cross-entropy of the whole of (`x` (N, n_in), `y` (N,)) in one
+    batch, i.e. |dL/dc| for a multiplicative gate c = 1 on each connection (bias entries
+    |b dL/db|, never used for choosing)."""
+    torch = _torch()
+    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
+    model.zero_grad()
+    torch.nn.functional.cross_entropy(model(xt), yt).backward()
+    parts = []
+    for lin in linears(model):
+        sw = (lin.weight.detach() * lin.weight.grad).abs().numpy()
+        sb = (lin.bias.detach() * lin.bias.grad).abs().numpy()
+        parts.append(np.concatenate([sb[:, None], sw], axis=1).ravel())
+    model.zero_grad()
+    return np.concatenate(parts).astype(np.float64)
+
+
+def _one_shot_mask(task, hidden, raw: np.ndarray, target: int) -> np.ndarray:
+    """A mask of exactly `target` live connections of the full MLP, keeping the highest of the
+    scores `raw` (C,) after per-layer L2 normalisation (`pruning.normalise_per_layer`, as every
+    criterion here); bias edges are never chosen (they go with their unit)."""
+    g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.RELU)
+    full = live_mask(g0, np.ones(len(g0.connections), dtype=bool))
+    scores = normalise_per_layer(raw, layer_ids(g0), full)
+    scores[np.array([c.source == 0 for c in g0.connections])] = np.inf
+    return prune_to(g0, full, scores, target)
+
+
+def snip(
+    task, hidden, target: int, epochs: int, seed: int, init: str = "default", init_seed: int | None = None
+) -> TrainResult:
+    """SNIP (Lee et al. 2019): prune the MLP at initialisation, one shot, to exactly `target`
+    live connections by connection sensitivity (`snip_scores` on the whole training split,
+    normalised per layer), then train the masked net from its initial weights for exactly
+    ``epochs x n_train`` examples (`retrain_masked`: the Adam recipe and checkpoints of
+    `random_sparse`).
+
+    The mask is the structure of `seed`: scored on the init of scheme `init` drawn from `seed`.
+    The start weights are the init of `init` drawn from `init_seed` (None meaning `seed`, the
+    weights that were scored); a replicate thus keeps the mask and re-draws only the weights.
+    The scoring's CPU-seconds are charged to the budget (no training examples: it is one forward
+    and backward pass)."""
+    t0 = time.process_time()
+    x, y = task.split("train")
+    model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x, init=init, init_seed=seed)
+    mask = _one_shot_mask(task, hidden, snip_scores(model, x, y), target)
+    start = flat_weights(model, fold=False) if init_seed is None else _init_flat(task, hidden, seed, init, init_seed)
+    score_cpu = time.process_time() - t0
+    res = retrain_masked(task, hidden, mask, start, epochs, seed, "snip")
+    res.budget.add(0, 0, score_cpu)
+    res.network.meta["masks"] = [pack_mask(mask)]
+    res.info.update(
+        criterion="snip",
+        target=target,
+        init=init,
+        init_seed=int(seed) if init_seed is None else int(init_seed),
+        mask_seed=int(seed),
+        cpu_s_recipe=res.info["cpu_s_recipe"] + score_cpu,
+    )
+    return res
+
+
+def _snapshot(parent: Parent, at: float) -> np.ndarray:
+    at = float(at)
+    if not 0.0 < at <= 1.0:
+        raise ValueError(f"prune time must be in (0, 1], got {at:g}")
+    for f, w in parent.snapshots.items():
+        if abs(float(f) - at) < 1e-9:
+            return w
+    have = ", ".join(f"{f:g}" for f in sorted(parent.snapshots) if f > 0)
+    raise ValueError(f"the dense parent has no snapshot at {at:g} of its training; it has {have or 'none'}")
+
+
+def oneshot(task, hidden, parent: Parent, target: int, at: float, rewind: bool, epochs: int, seed: int) -> TrainResult:
+    """One-shot magnitude pruning at a time in training: the parent's weights after fraction `at`
+    (in (0, 1]) of its training (`Parent.snapshots`) pruned at once to exactly `target` live
+    connections (|w| normalised per layer, as a magnitude round of `prune`; bias edges never
+    chosen), then trained under that mask for exactly ``epochs x n_train`` examples with a fresh
+    Adam (`retrain_masked`) from the snapshot's weights (rewind False: fine-tuning, method
+    ``pruned_at``) or from the parent's initial weights (rewind True: ``pruned_at_rewind``).
+    This net needed `at` of the parent's training (``info["parent_fraction"]``)."""
+    t0 = time.process_time()
+    w = _snapshot(parent, at)
+    mask = _one_shot_mask(task, hidden, np.abs(w), target)
+    prune_cpu = time.process_time() - t0
+    method = "pruned_at_rewind" if rewind else "pruned_at"
+    res = retrain_masked(task, hidden, mask, parent.init if rewind else w, epochs, seed, method)
+    res.budget.add(0, 0, prune_cpu)
+    res.network.meta["masks"] = [pack_mask(mask)]
+    res.info.update(
+        criterion="magnitude",
+        target=target,
+        prune_at=float(at),
+        rewind=bool(rewind),
+        parent_fraction=float(at),
+        cpu_s_recipe=res.info["cpu_s_recipe"] + prune_cpu,
+    )
+    return res

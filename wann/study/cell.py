@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from wann.baselines.inits import replicate_seed
 from wann.baselines.methods import CLASSIFY
 from wann.seeds import LANDSCAPE_SEED
 from wann.study.plan import ASSESSMENT, SEARCH, Cell, cell_id
@@ -122,9 +123,12 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
     kind = task_cfg.kind
     test_n = study["test_episodes"]
     champ_doc = inputs.get(cell_id(cell.task, SEARCH, "-", cell.seed))
-    champion_doc = champ_doc["champion"] if champ_doc else task_cfg.champion
+    if cell.half and champ_doc:  # the search at half its budget: its champion then, and its cost
+        champion_doc, sbud = champ_doc["half"]["champion"], champ_doc["half"]["search_budget"]
+    else:
+        champion_doc = champ_doc["champion"] if champ_doc else task_cfg.champion
+        sbud = champ_doc["search_budget"] if champ_doc else {}
     champion = Genome.from_dict(champion_doc) if champion_doc is not None else None
-    sbud = champ_doc["search_budget"] if champ_doc else {}
     target = -1
     if not math.isnan(cell.size_factor):
         target = max(task.n_outputs, round(cell.size_factor * live_connections(champion)))
@@ -134,6 +138,10 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
         "kind": kind,
         "seed": cell.seed,
         "size": cell.size,
+        "variant": cell.variant,
+        "init": cell.init or study.get("base_init", "default"),
+        "rep": cell.rep,
+        "prune_at": cell.at,
         "size_factor": cell.size_factor,
         "target_connections": target,
         "cell": cell.id,
@@ -173,6 +181,9 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
         None if target < 0 else target,
         cell.hidden or task_cfg.dense[0],  # sparse / pruned nets live on the study's parent shape
         test_episodes=test_n,
+        init=cell.init or study.get("base_init", "default"),
+        init_seed=replicate_seed(cell.seed, cell.rep) if cell.rep else None,
+        at=None if math.isnan(cell.at) else cell.at,
     )
     results: list[tuple[str, TrainResult, dict]] = []  # (method, result, extra columns)
     extra_doc: dict[str, Any] = {}
@@ -212,8 +223,9 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
             rows.append(row)
         networks[m] = r.network.to_dict()
     main = next(r for m, r, _ in results if m == primary)
+    episodes = study["landscape_episodes"] if _gets_landscape(cell, task_cfg, study) else 0
     try:
-        landscapes[primary] = _landscape(kind, task, executor, main.network, study["landscape_episodes"], cell.seed)
+        landscapes[primary] = _landscape(kind, task, executor, main.network, episodes, cell.seed)
     except ImportError:
         landscapes[primary] = None
     wall = time.monotonic() - t0
@@ -232,6 +244,16 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
         wall_s=wall,
         worker=worker_info(),
     ).to_dict()
+
+
+def _gets_landscape(cell: Cell, task_cfg: StudyTask, study: dict[str, Any]) -> bool:
+    """Whether a cell computes the landscape measures: every cell, or with landscapes = "base"
+    only the base cells at 1x, unsized, or the first dense width (not the half-budget search)."""
+    if study.get("landscapes", "all") == "all":
+        return True
+    from wann.study.plan import width_label
+
+    return cell.variant in ("1x", "-", width_label(task_cfg.dense[0]))
 
 
 def _jsonable(x):
@@ -268,9 +290,35 @@ def _run_search(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], t0: floa
             "wall_s": float(doc.get("wall_s", 0.0)),
             "generations": int(res.state.generation),
         },
+        extra={"half": half_budget(RunDir(out), int(res.state.generation))},
         wall_s=time.monotonic() - t0,
         worker=worker_info(),
     ).to_dict()
+
+
+def half_budget(run, generations: int) -> dict[str, Any]:
+    """The search at half its generations, from its run folder: the best genome found in the
+    first ``generations // 2`` generations (the last champions/gen-K.json with K below that) and
+    the cost of those generations (metrics.csv: cumulative episodes, steps, CPU-seconds)."""
+    import csv
+
+    half = max(1, generations // 2)
+    gens = sorted(int(f.stem.split("-")[1]) for f in run.champions_dir.glob("gen-*.json"))
+    k = max(g for g in gens if g < half)
+    champion = json.loads((run.champions_dir / f"gen-{k:05d}.json").read_text())
+    with open(run.metrics_file, newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if int(r["generation"]) == half - 1)
+    return {
+        "champion": champion,
+        "found_at": k,
+        "search_budget": {
+            "episodes": int(row["total_episodes"]),
+            "env_steps": int(row["total_env_steps"]),
+            "cpu_s": float(row["cpu_s"]),
+            "wall_s": float(row["wall_s"]),
+            "generations": half,
+        },
+    }
 
 
 def worker_info() -> dict[str, Any]:

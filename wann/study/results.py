@@ -42,6 +42,12 @@ COLUMNS: dict[str, str] = {
     "method": "string",
     "seed": "int64",
     "size": "string",  # '1x', '0.5x', a dense width such as '10' or '32-32', or '-'
+    # the cell's variant: the size, then '+SCHEME' (a non-base init), '+rN' (replicate N), '@T'
+    # (pruned after T of the parent's training); 'half' = the half-budget search's champion
+    "variant": "string",
+    "init": "string",  # init scheme of the network's initial weights ('default', 'he', 'uniform2')
+    "rep": "int64",  # independent initialisation of a fixed structure (0 = the seed's own)
+    "prune_at": "float64",  # timed methods: fraction of the parent's training before pruning (else NaN)
     "size_factor": "float64",  # multiple of the champion's connections (NaN when not sized)
     "target_connections": "int64",  # -1 when not sized
     "cell": "string",
@@ -191,6 +197,11 @@ class StudyDir:
             ],
             "test_episodes": study.test_episodes,
             "landscape_episodes": study.landscape_episodes,
+            "inits": study.inits,
+            "replicates": study.replicates,
+            "prune_times": study.prune_times,
+            "half_search": study.half_search,
+            "claims": study.claims,
         }
         atomic_write_text(self.meta, json.dumps(meta, indent=1))
         if src:
@@ -219,6 +230,17 @@ class StudyDir:
         atomic_write_text(self.cells / (cell.file + ".failed"), error)
 
 
+def with_defaults(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with the columns older cells lack filled in: the base variant (its size), the
+    default init, replicate 0, no prune time."""
+    row = dict(row)
+    row.setdefault("variant", row.get("size"))
+    row.setdefault("init", "default")
+    row.setdefault("rep", 0)
+    row.setdefault("prune_at", float("nan"))
+    return row
+
+
 def write_table(run_dir: Path, docs: dict[str, dict] | None = None) -> Path:
     """Collect every finished cell's rows into results.parquet and results.csv (atomically)."""
     import pyarrow as pa
@@ -229,7 +251,7 @@ def write_table(run_dir: Path, docs: dict[str, dict] | None = None) -> Path:
     if docs is None:
         meta = json.loads(sd.meta.read_text())
         docs = sd.done(meta["identity"])
-    rows = [r for cid in sorted(docs) for r in docs[cid].get("rows", [])]
+    rows = [with_defaults(r) for cid in sorted(docs) for r in docs[cid].get("rows", [])]
     cols = {}
     for name, typ in COLUMNS.items():
         vals = [r.get(name) for r in rows]

@@ -168,6 +168,8 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
         "out": str(study.out),
         "test_episodes": study.test_episodes,
         "landscape_episodes": study.landscape_episodes,
+        "landscapes": study.landscapes,
+        "base_init": study.inits[0],
     }
     todo = [c for c in cells if c.id not in docs]
     kind = executor or study.executor
@@ -234,7 +236,8 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
         out = {}
         for d in c.deps:
             doc = docs[d]
-            out[d] = {k: doc[k] for k in ("champion", "search_budget", "networks", "primary", "budget") if k in doc}
+            keys = ("champion", "search_budget", "half", "networks", "primary", "budget")
+            out[d] = {k: doc[k] for k in keys if k in doc}
         return out
 
     try:

@@ -7,7 +7,20 @@
     sizes = [0.5, 1.0, 2.0]                # multiples of the champion's connection count
     test_episodes = 100                    # fresh episodes behind every RL score
     landscape_episodes = 5                 # episodes per point of the landscape measures (0 = off)
+    landscapes = "all"                     # or "base": only the base cells at 1x / unsized / dense0
+    inits = ["default", "uniform2"]        # init schemes; the first is the base, the others at 1x
+    replicates = 3                         # initialisations per fixed structure (1 = none), at 1x
+    prune_times = [0.1, 0.25, 0.5, 1.0]    # timed methods: pruned after these fractions, at 1x
+    half_search = true                     # also assess each search's champion at half its budget
     out = "results/study-small"            # results folder, relative to this file
+
+    [[claims]]                             # the claims under test, written before the run
+    id = "structure-alone"
+    text = "The structure alone beats random weights on the same topology"
+    test = "greater"                       # greater (a > b), equivalent (|a - b| < margin), variance
+    a = "wann_best_shared/-"               # method/variant as in cell ids ('dense0': first dense width)
+    b = "wann_random_individual/-"
+    # margin = 25.0                        # equivalence margin (default: the task's margin rule)
 
     [execution]
     executor = "ray"                       # or "serial"
@@ -28,7 +41,6 @@ Paths are relative to the study file. Every check runs before any work starts an
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -37,6 +49,8 @@ from typing import Any
 
 from wann.baselines.methods import check_name, selectable_for
 from wann.errors import ConfigError, GenomeError
+from wann.study.axes import int_in as _int
+from wann.study.axes import unknown_keys as _unknown
 from wann.tasks.base import TaskKind
 
 
@@ -75,6 +89,19 @@ class Study:
     workers: int = 0
     address: str = ""
     source: str = ""
+    #: init schemes (`wann.baselines.inits`); the first is the base every cell uses, the others
+    #: run at 1x for every method that takes one (`Method.inits`)
+    inits: list[str] = field(default_factory=lambda: ["default"])
+    #: initialisations per fixed structure (`Method.replicated`), at 1x and the base scheme
+    replicates: int = 1
+    #: prune times of the timed methods (`Method.timed`), fractions of the parent's training
+    prune_times: list[float] = field(default_factory=list)
+    #: also assess each search's champion at half its generations (the search at two budgets)
+    half_search: bool = False
+    #: "all" cells get the landscape measures, or only the "base" cells at 1x / unsized / dense0
+    landscapes: str = "all"
+    #: the pre-registered claims (`[[claims]]`), verdicts in the report
+    claims: list[dict[str, Any]] = field(default_factory=list)
 
     def methods_of(self, task: StudyTask) -> list[str]:
         """The methods the study runs on `task`: the listed (or all) methods of its kind, less
@@ -89,6 +116,7 @@ class Study:
             "name": self.name,
             "test_episodes": self.test_episodes,
             "landscape_episodes": self.landscape_episodes,
+            **({"base_init": self.inits[0]} if self.inits[0] != "default" else {}),
             "tasks": [
                 {k: v for k, v in asdict(t).items() if k not in ("search_file", "champion_file", "left_out")}
                 for t in self.tasks
@@ -97,24 +125,23 @@ class Study:
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-_STUDY_KEYS = {"name", "seeds", "methods", "sizes", "test_episodes", "landscape_episodes", "out"}
+_STUDY_KEYS = {
+    "name",
+    "seeds",
+    "methods",
+    "sizes",
+    "test_episodes",
+    "landscape_episodes",
+    "landscapes",
+    "inits",
+    "replicates",
+    "prune_times",
+    "half_search",
+    "out",
+}
+
 _TASK_KEYS = {"label", "task", "search", "champion", "budget", "epochs", "dense"}
 _EXEC_KEYS = {"executor", "workers", "address"}
-
-
-def _unknown(keys, allowed, where, source):
-    for k in keys:
-        if k not in allowed:
-            close = difflib.get_close_matches(k, allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{where}{k}", f"unknown key{hint}; allowed: {', '.join(sorted(allowed))}", source)
-
-
-def _int(v, path, source, lo=0, hi=None):
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
-        bound = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ConfigError(path, f"must be an integer {bound}, got {v!r}", source)
-    return v
 
 
 def _path(v, path, source) -> str:
@@ -150,7 +177,7 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
     from wann.search.experiment import NAME_PATTERN, experiment_from_dict, parse_toml
     from wann.tasks import make_task
 
-    _unknown(data, {"study", "execution", "tasks"}, "", source)
+    _unknown(data, {"study", "execution", "tasks", "claims"}, "", source)
     st = data.get("study")
     if not isinstance(st, dict):
         raise ConfigError("study", 'missing [study] table (name = "...", seeds = [...])', source)
@@ -190,6 +217,10 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
     test_episodes = _int(st.get("test_episodes", 100), "study.test_episodes", source, 1, MAX_EPISODES)
     landscape_episodes = _int(st.get("landscape_episodes", 5), "study.landscape_episodes", source, 0, MAX_EPISODES)
     out_dir = Path(out) if out is not None else base / _path(st.get("out", f"{name}-results"), "study.out", source)
+    from wann.study.axes import parse_axes, parse_claims
+
+    axes = parse_axes(st, source)
+    claims = parse_claims(data.get("claims", []), source)
 
     ex = data.get("execution", {})
     if not isinstance(ex, dict):
@@ -311,4 +342,6 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
         workers,
         address,
         source or "",
+        **axes,
+        claims=claims,
     )

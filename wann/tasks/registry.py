@@ -4,8 +4,8 @@
 this order:
 
 1. our own tasks (`REGISTRY`, `ALIASES`): the reference CartPoleSwingUp with its fused kernel;
-2. classification data sets shipped with scikit-learn (`wann.tasks.classify`): digits, wine,
-   breast_cancer, iris;
+2. classification data sets (`wann.tasks.classify`): digits, wine, breast_cancer, iris (shipped
+   with scikit-learn) and mnist1d (MNIST-1D, generated offline by the mnist1d package);
 3. any id in ``gymnasium.registry`` (`wann.tasks.gym`; an unversioned name gets its highest
    version). Box2D environments are imported only when such an id is made.
 

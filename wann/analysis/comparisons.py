@@ -8,7 +8,13 @@ than the margin is too small to matter.
 - RL: 5 % of the task's score range, ``MARGIN_FRACTION * (high - low)`` of `SCORE_RANGE`:
   CartPole-v1 0..500 (its ceiling) -> ±25; swing-up 0..932 (the best score the WANN paper
   reports, tuned weights 932 +- 6) -> ±46.6; BipedalWalker-v3 -100 (a fall) .. 332 (the paper's
-  best) -> ±21.6. An RL task not in the table has no margin, so no equivalence claim.
+  best) -> ±21.6; Pendulum-v1 -1500 .. -150 -> ±67.5. Pendulum's returns are negative costs
+  (200 steps of -(angle^2 + 0.1 speed^2 + 0.001 torque^2), at most -16.3 a step): -1500 is
+  about what a policy that never swings the pendulum up scores over random starts (a random or
+  zero-torque policy scores about -1200 .. -1500 on average; the worst possible, about -3250,
+  is never met), and -150 about the best a controller reaches (good swing-up controllers score
+  -140 .. -150 on average: a start hanging down costs that much before the pendulum is up). An
+  RL task not in the table has no margin, so no equivalence claim.
 - Classification: ±0.02 test accuracy (`CLASSIFY_MARGIN`), on every classification task.
 
 Verdict of a comparison, exactly one of (`verdict`):
@@ -69,6 +75,7 @@ SCORE_RANGE = {
     "CartPole-v1": (0.0, 500.0),
     SWINGUP: (0.0, 932.0),
     "BipedalWalker-v3": (-100.0, 332.0),
+    "Pendulum-v1": (-1500.0, -150.0),
 }
 #: the margin of an RL task as a fraction of its score range
 MARGIN_FRACTION = 0.05
@@ -150,6 +157,8 @@ def comparisons(data: StudyData) -> list[dict[str, Any]]:
                 c = pairwise.compare(va, vb, paired=paired and len(va) >= 2, margin=m)
                 c["margin"] = math.nan if m is None else m
                 c.setdefault("tost_p", math.nan)
+                if data.extended:  # a study with the axes: the spread behind the power statement
+                    c["sd"] = _spread(va, vb, paired and len(va) >= 2)
                 same = sorted(set(xa) & set(xb))  # seed by seed: each seed is one independent run
                 c["seeds"] = len(same)
                 c["seeds_a_ahead"] = sum(1 for k in same if xa[k] > xb[k])
@@ -160,10 +169,44 @@ def comparisons(data: StudyData) -> list[dict[str, Any]]:
     for r in rows:  # the test of record: paired when the rows share a parent run
         r["test"] = "paired t" if r["paired"] and "paired_p" in r else "Welch"
         r["p"] = r["paired_p"] if r["test"] == "paired t" else r["welch_p"]
+    if data.extended:
+        for r in rows:
+            k = sum(1 for x in rows if x["task"] == r["task"])
+            r.update(detectable(r, k))
     stats.holm_within(rows, key="task", p="p", out="p_holm")
     stats.holm_within(rows, key="task", p="mwu_p", out="mwu_p_holm")
     stats.holm_within(rows, key="task", p="tost_p", out="tost_p_holm")
     return rows
+
+
+def _spread(va: list[float], vb: list[float], paired: bool) -> float:
+    """The SD the test of record standardises by: of the paired differences, else pooled."""
+    import numpy as np
+
+    if paired:
+        d = np.asarray(va, dtype=float) - np.asarray(vb, dtype=float)
+        d = d[np.isfinite(d)]
+        return float(d.std(ddof=1)) if d.size > 1 else math.nan
+    x, y = np.asarray(va, dtype=float), np.asarray(vb, dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if x.size + y.size < 3 or x.size == 0 or y.size == 0:
+        return math.nan
+    ss = float(((x - x.mean()) ** 2).sum() + ((y - y.mean()) ** 2).sum())
+    return math.sqrt(ss / (x.size + y.size - 2))
+
+
+def detectable(c: dict[str, Any], m: int, alpha: float = ALPHA, power: float = 0.8) -> dict[str, float]:
+    """The power statement of a comparison row: the smallest standardised effect its test of
+    record detects with `power` at Holm's strictest step (alpha / m, m = the task's comparisons):
+    ``detectable_d`` (paired rows: d_z of the two-sided paired t-test on the seed-matched pairs;
+    else Cohen's d of the two-sided two-sample t-test), and ``detectable_diff`` = that times the
+    row's ``sd`` (SD of the paired differences, else the pooled SD), in score units."""
+    if c.get("paired") and "paired_p" in c:
+        d = pairwise.min_detectable_dz(int(c["seeds"]), alpha, power, m, sided=2)
+    else:
+        d = pairwise.min_detectable_d(int(c["n_a"]), int(c["n_b"]), alpha, power, m)
+    sd = c.get("sd", math.nan)
+    return {"detectable_d": d, "detectable_diff": d * sd if _finite(sd) and _finite(d) else math.nan}
 
 
 def _finite(v: Any) -> bool:

@@ -1,7 +1,17 @@
 """A study's results as the report reads them: `load(run_dir)` -> `StudyData` (the tidy table
 `results.parquet` with a training-work column and the structure-probe rows, plus the finished
 cells' documents), and the small keys every part of the report shares (task order, size order,
-the first dense width)."""
+the first dense width).
+
+A study's cells vary along axes besides the size (issue 14): the init scheme, the replicate of a
+fixed structure's initial weights, the prune time of a timed method and the half-budget WANN
+search. A row's `variant` names its cell's place on them: the size label, then ``+{init}`` when
+the init is not the study's base scheme, then ``+r{rep}`` for a replicate, then ``@{t:g}`` for a
+timed method; ``half`` for the assessment of the half-budget search champion. The *base* rows
+(`is_base`: no ``+``, no ``@``, not ``half``) are the study as it was before those axes:
+`StudyData.df` holds only them, so every table, comparison and plot of that study reads exactly
+what it read before; `StudyData.full` holds every row. A table written before the axes existed
+gets them filled (`with_axes`): variant = size, init = "default", rep = 0, prune_at = NaN."""
 
 from __future__ import annotations
 
@@ -24,16 +34,78 @@ PROBE_ROWS = {
 }
 
 
+#: the columns the study axes added to the results table, with the value an older table gets
+#: (`variant`'s is the row's size)
+AXIS_COLUMNS = {"variant": None, "init": "default", "rep": 0, "prune_at": float("nan")}
+#: the variant of the half-budget WANN search's assessment rows
+HALF = "half"
+
+
+def is_base(variant: str) -> bool:
+    """Whether a row of this variant belongs to the study without its axes: no init scheme other
+    than the base one, no replicate, no prune time, not the half-budget search."""
+    return "+" not in variant and "@" not in variant and variant != HALF
+
+
+def with_axes(df):
+    """`df` with the axis columns (`AXIS_COLUMNS`), filled where an older table lacks them:
+    variant = size, init = "default", rep = 0, prune_at = NaN. Returns a new frame."""
+    df = df.copy()
+    if "variant" not in df.columns:
+        df["variant"] = df["size"].astype(str)
+    if "init" not in df.columns:
+        df["init"] = "default"
+    if "rep" not in df.columns:
+        df["rep"] = np.zeros(len(df), dtype=np.int64)
+    if "prune_at" not in df.columns:
+        df["prune_at"] = np.full(len(df), np.nan)
+    return df
+
+
 @dataclass
 class StudyData:
+    """A study as the report reads it.
+
+    df: the base rows (`is_base`) of results.parquet plus the structure-probe rows, one row per
+    (cell, method, checkpoint), every column of `wann.study.results.COLUMNS` plus `work` (training
+    work: RL episodes, classification examples processed, the parent's included). full: every
+    row, base and variant (None at construction: then `df` is taken as every row and split).
+    extended: the table came with the axis columns (a study planned with the axes; set from `df`
+    when `full` is None)."""
+
     run_dir: Path
     meta: dict[str, Any]
-    df: Any  # pandas.DataFrame: every row of results.parquet
+    df: Any  # pandas.DataFrame: the base rows
     cells: dict[str, dict]
+    full: Any = None  # pandas.DataFrame: every row
+    extended: bool = False
+
+    def __post_init__(self):
+        if self.full is None:
+            self.extended = "variant" in self.df.columns
+            self.full = with_axes(self.df)
+            self.df = self.full[self.full["variant"].map(is_base).astype(bool)]
 
     @property
     def final(self):
+        """The base rows at the end of training."""
         return self.df[self.df["final"]]
+
+    @property
+    def full_final(self):
+        """Every row (base and variant) at the end of training."""
+        return self.full[self.full["final"]]
+
+    @property
+    def claims(self) -> list[dict[str, Any]]:
+        """The pre-registered claims of study.json (``"claims"``), [] for a study without."""
+        return list(self.meta.get("claims") or [])
+
+    @property
+    def base_init(self) -> str:
+        """The study's base init scheme (the first of study.json's ``"inits"``)."""
+        inits = self.meta.get("inits") or ["default"]
+        return str(inits[0])
 
     def task_kind(self, task: str) -> str:
         return next(t["kind"] for t in self.meta["tasks"] if t["label"] == task)

@@ -6,8 +6,10 @@ episode return or test accuracy; same NaN and degenerate-input policy):
 - the equivalence test (TOST, `tost`): is ``|mean_a - mean_b|`` below a margin fixed in advance
   (in score units)?
 - power: the smallest Cohen's d a two-sample t-test with ``na`` and ``nb`` seeds detects
-  (`min_detectable_d`, unitless), and the smallest exact Mann-Whitney p-value those sample sizes
-  allow (`mwu_min_p`);
+  (`min_detectable_d`, unitless), the smallest standardised mean difference d_z a paired t-test on
+  ``n`` seed-matched pairs detects (`min_detectable_dz`, one- or two-sided), the smallest margin a
+  paired TOST shows with that power when the true difference is 0 (`tost_detectable_margin`, in
+  score units), and the smallest exact Mann-Whitney p-value those sample sizes allow (`mwu_min_p`);
 - `compare`: every number one comparison row of the report carries.
 """
 
@@ -33,7 +35,7 @@ from wann.analysis.stats import (
     wilcoxon_signed_rank,
 )
 
-__all__ = ["mwu_min_p", "tost", "min_detectable_d", "compare"]
+__all__ = ["mwu_min_p", "tost", "min_detectable_d", "min_detectable_dz", "tost_detectable_margin", "compare"]
 
 
 # --------------------------------------------------------------------------- power
@@ -76,6 +78,58 @@ def min_detectable_d(na: int, nb: int, alpha: float = 0.05, power: float = 0.8, 
     while short(hi) > 0.0 and hi < 1e3:
         hi *= 2.0
     return float(_spo.brentq(short, 0.0, hi, xtol=1e-10))
+
+
+def _power_paired(dz: float, n: int, level: float, sided: int) -> float:
+    """Power of the paired t-test on ``n`` pairs (df = n - 1, noncentrality dz sqrt(n)) at
+    level ``level``: one-sided (``sided=1``, H1 mean difference > 0) or two-sided."""
+    df, nc = n - 1, dz * math.sqrt(n)
+    if sided == 1:
+        return float(_sps.nct.sf(float(_sps.t.ppf(1.0 - level, df)), df, nc))
+    crit = float(_sps.t.ppf(1.0 - level / 2.0, df))
+    return float(_sps.nct.sf(crit, df, nc) + _sps.nct.cdf(-crit, df, nc))
+
+
+def min_detectable_dz(n: int, alpha: float = 0.05, power: float = 0.8, m: int = 1, sided: int = 1) -> float:
+    """The smallest standardised paired effect ``d_z = mean(a - b) / SD(a - b)`` a paired t-test
+    on ``n`` seed-matched pairs detects with probability ``power`` at level ``alpha / m``
+    (Holm's strictest step over ``m`` tests), one-sided (``sided=1``) or two-sided (``2``).
+
+    Unitless; times the SD of the paired differences it is the detectable mean difference in
+    score units. From the noncentral t distribution (df ``n - 1``, noncentrality
+    ``d_z sqrt(n)``). NaN for ``n < 2``.
+    """
+    if n < 2:
+        return _NAN
+    if sided not in (1, 2):
+        raise ValueError(f"sided must be 1 or 2, got {sided}")
+    level = alpha / max(1, int(m))
+
+    def short(d: float) -> float:
+        pw = _power_paired(d, n, level, sided)
+        return power - (pw if math.isfinite(pw) else 1.0)
+
+    hi = 1.0
+    while short(hi) > 0.0 and hi < 1e4:
+        hi *= 2.0
+    return float(_spo.brentq(short, 0.0, hi, xtol=1e-10))
+
+
+def tost_detectable_margin(n: int, sd: float, alpha: float = 0.05, power: float = 0.8, m: int = 1) -> float:
+    """The smallest equivalence margin (in the unit of ``sd``, the SD of the paired
+    differences) a paired TOST on ``n`` pairs at level ``alpha / m`` shows with probability
+    ``power`` when the true mean difference is 0.
+
+    The usual approximation ``(t_{1 - alpha/m, n-1} + t_{1 - (1 - power)/2, n-1}) sd / sqrt(n)``
+    (both one-sided tests must reject; at a true difference of 0 each fails with probability
+    (1 - power) / 2). NaN for ``n < 2`` or an SD that is not finite.
+    """
+    if n < 2 or not math.isfinite(sd):
+        return _NAN
+    level = alpha / max(1, int(m))
+    df = n - 1
+    q = float(_sps.t.ppf(1.0 - level, df)) + float(_sps.t.ppf(1.0 - (1.0 - power) / 2.0, df))
+    return q * float(sd) / math.sqrt(n)
 
 
 # --------------------------------------------------------------------------- equivalence

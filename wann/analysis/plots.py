@@ -226,3 +226,196 @@ def draw_champions(data: StudyData, task: str, folder: Path) -> list[tuple[str, 
         draw(g, p, title=title)
         out.append((f"{tag} seed ({int(row['seed'])}), {g.n_connections} connections", p))
     return out
+
+
+# --------------------------------------------------------------------------- the study's axes
+
+#: the colour of each claim verdict
+VERDICT_COLORS = {"supported": "#1b9e77", "refuted": "#d62728", "equivalent": "#386cb0", "inconclusive": "#999999"}
+
+
+def plot_claims(rows: list[dict], path: Path) -> Path:
+    """Forest plot of the claims: per (claim, task), the standardised paired difference d_z =
+    mean(A - B) / SD(A - B) with its 95 % CI (the CI of the mean difference over the same SD),
+    the margin in the same unit as ticks; a second panel, for variance claims, the structure share
+    minus the initialisation share with its bootstrap CI. Coloured by verdict."""
+    plt = _plt()
+    paired = [r for r in rows if r["test"] != "variance" and np.isfinite(r.get("d_z", np.nan))]
+    var = [r for r in rows if r["test"] == "variance" and np.isfinite(r.get("diff", np.nan))]
+    panels = [p for p in (paired, var) if p]
+    if not panels:
+        panels = [[]]
+    heights = [max(1.5, 0.32 * len(p) + 0.9) for p in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, sum(heights) + 0.6), height_ratios=heights, squeeze=False)
+    for ax, group in zip(axes[:, 0], panels):
+        is_var = group is var and bool(var)
+        for i, r in enumerate(group):
+            c = VERDICT_COLORS.get(r["verdict"], "#999999")
+            if is_var:
+                x, lo, hi = r["diff"], r["ci_low"], r["ci_high"]
+            else:
+                sd = r["sd_diff"]
+                x = r["d_z"]
+                lo, hi = (r["ci_low"] / sd, r["ci_high"] / sd) if sd > 0 else (x, x)
+                mg = r.get("margin", np.nan)
+                if np.isfinite(mg) and sd > 0 and abs(mg / sd) < 50:
+                    ax.plot([-mg / sd, mg / sd], [i, i], "|", color="k", ms=9, mew=1)
+            if np.isfinite(lo) and np.isfinite(hi):
+                ax.plot([lo, hi], [i, i], color=c, lw=2)
+            ax.plot([x], [i], "o", color=c, ms=6)
+        ax.axvline(0.0, color="k", lw=0.8)
+        ax.set_yticks(range(len(group)))
+        ax.set_yticklabels(
+            [textwrap.shorten(f"{r['claim']} · {r['task']}" + (f" · {r['a']}" if is_var else ""), 60) for r in group],
+            fontsize=7,
+        )
+        ax.invert_yaxis()
+        ax.grid(alpha=0.3, axis="x")
+        if is_var:
+            ax.set_xlim(-1.05, 1.05)
+            ax.set_xlabel("structure share - initialisation share of the score variance (95 % bootstrap CI over seeds)")
+        else:
+            ax.set_xlabel("d_z = mean(A - B) / SD(A - B) (95 % CI; ticks: the equivalence margin in the same unit)")
+    handles = [plt.Line2D([], [], marker="o", color=c, ls="-", label=k) for k, c in VERDICT_COLORS.items()]
+    axes[0, 0].legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=4, frameon=False)
+    axes[0, 0].set_title("Claims: paired difference per task, coloured by verdict", pad=22)
+    return _save(plt, fig, path)
+
+
+def plot_prune_times(data: StudyData, task: str, rows: list[dict], refs: dict[str, float], path: Path) -> Path:
+    """Final score versus prune time (fraction of the dense parent's training done when the mask
+    is chosen), mean and 95 % CI over seeds; t = 0: random mask and SNIP, then one-shot magnitude
+    pruning fine-tuned from the parent's weights and rewound to its initial weights."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    at0 = [r for r in rows if r["t"] == 0.0 and r["method"] in ("random_sparse", "snip")]
+    for j, r in enumerate(at0):
+        x = -0.012 + 0.024 * j
+        ax.errorbar(
+            [100 * x],
+            [r["mean"]],
+            yerr=[[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]] if np.isfinite(r["ci_low"]) else None,
+            fmt="s",
+            color=_color(r["method"]),
+            label=_label(r["method"]) + " (t = 0)",
+            capsize=3,
+        )
+    for m in ("pruned_at", "pruned_at_rewind"):
+        g = [r for r in rows if r["method"] == m]
+        if not g:
+            continue
+        xs = np.array([100 * r["t"] for r in g])
+        ys = np.array([r["mean"] for r in g])
+        lo = np.array([r["ci_low"] for r in g])
+        hi = np.array([r["ci_high"] for r in g])
+        ax.plot(xs, ys, "o-", color=_color(m), label=_label(m), ms=4)
+        ax.fill_between(xs, lo, hi, color=_color(m), alpha=0.15)
+    for m, v in refs.items():
+        ax.axhline(v, color=_color(m), ls="--", lw=1, label=f"{_label(m)} (mean)")
+    ax.set_xlabel("pruned after % of the parent's training (0 = at initialisation)")
+    ax.set_ylabel(data.metric(task))
+    ax.set_title(f"{task}: time in training (size 1x; mean, 95 % CI over seeds)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3)
+    return _save(plt, fig, path)
+
+
+def plot_inits(data: StudyData, task: str, rows: list[dict], path: Path) -> Path:
+    """Final score per method under each init scheme (grouped: mean and 95 % CI over seeds, one
+    colour per scheme); the WANN topology also under its own shared-weight solution."""
+    plt = _plt()
+    shown = list(dict.fromkeys(r["method"] for r in rows))
+    inits = list(dict.fromkeys(r["init"] for r in rows))
+    palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.4 * len(shown) + 3), 4.8))
+    width = 0.8 / max(1, len(inits))
+    for j, init in enumerate(inits):
+        xs, ys, err = [], [], [[], []]
+        for i, m in enumerate(shown):
+            r = next((r for r in rows if r["method"] == m and r["init"] == init), None)
+            if r is None:
+                continue
+            xs.append(i - 0.4 + width * (j + 0.5))
+            ys.append(r["mean"])
+            ok = np.isfinite(r["ci_low"])
+            err[0].append(r["mean"] - r["ci_low"] if ok else 0.0)
+            err[1].append(r["ci_high"] - r["mean"] if ok else 0.0)
+        ax.errorbar(xs, ys, yerr=err, fmt="o", ms=6, capsize=3, color=palette[j % len(palette)], label=init)
+    for i in range(1, len(shown)):
+        ax.axvline(i - 0.5, color="#ddd", lw=0.8)
+    ax.set_xticks(range(len(shown)))
+    sizes = {r["method"]: r["size"] for r in rows}
+    ax.set_xticklabels(
+        [textwrap.fill(_label(m) + ("" if sizes[m] == "-" else f" ({sizes[m]})"), 22) for m in shown], fontsize=6.5
+    )
+    ax.set_xlim(-0.5, len(shown) - 0.5)
+    ax.set_ylabel(data.metric(task))
+    ax.set_title(f"{task}: initialisation (mean, 95 % CI over seeds)")
+    ax.legend(title="init scheme", fontsize=7, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3, axis="y")
+    return _save(plt, fig, path)
+
+
+def plot_compute(data: StudyData, task: str, rows: list[dict], unit: str, path: Path) -> Path:
+    """Final score against total compute (log x): each method's mean over seeds with its 95 % CI;
+    the WANN rows at both search budgets joined by a line."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    for m in dict.fromkeys(r["method"] for r in rows):
+        g = [r for r in rows if r["method"] == m]
+        xs = np.array([r["compute"] for r in g])
+        ys = np.array([r["mean"] for r in g])
+        lo = np.array([r["ci_low"] for r in g])
+        hi = np.array([r["ci_high"] for r in g])
+        yerr = np.where(np.isfinite([lo, hi]), [ys - lo, hi - ys], 0.0)
+        joined = m.startswith("wann") and any(r["variant"] == "half" for r in g)
+        ax.errorbar(xs, ys, yerr=yerr, fmt="o-" if joined else "o", color=_color(m), ms=4, capsize=2, label=_label(m))
+        for r in g:
+            if r["variant"] not in ("-", "1x"):
+                tag = "half search" if r["variant"] == "half" else r["variant"]
+                ax.annotate(tag, (r["compute"], r["mean"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"total {unit} (log): own training + parents' + the WANN search for WANN rows")
+    ax.set_ylabel(data.metric(task))
+    ax.set_title(f"{task}: score vs total compute (sized methods at 1x; mean, 95 % CI over seeds)")
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3, which="both")
+    return _save(plt, fig, path)
+
+
+def plot_variance(data: StudyData, task: str, splits: list[dict], path: Path) -> Path:
+    """Per fixed structure, the variance of the final score split into structure (between
+    seeds), initialisation (between re-drawn initial weights of one structure) and evaluation
+    noise (the test set's sampling variance), as a stacked bar of shares."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(splits) + 1.6))
+    parts = (
+        ("structure", "structure (between seeds)", "#1b9e77"),
+        ("init_only", "initialisation (between reps)", "#d95f02"),
+        ("eval_share", "evaluation noise (test set)", "#bbbbbb"),
+    )
+    for i, s in enumerate(splits):
+        left = 0.0
+        for key, label, c in parts:
+            v = s.get(key, np.nan)
+            if key == "init_only" and not np.isfinite(v):
+                v = s.get("init", np.nan)
+            if not np.isfinite(v):
+                continue
+            ax.barh(i, v, left=left, color=c, label=label if i == 0 else None)
+            left += v
+    ax.set_yticks(range(len(splits)))
+    ax.set_yticklabels(
+        [
+            textwrap.fill(f"{_label(s['arm'].split('/')[0])} ({s['k']} seeds x {s['r']} initialisations)", 40)
+            for s in splits
+        ],
+        fontsize=7,
+    )
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share of the variance of the final {data.metric(task)}")
+    ax.set_title(f"{task}: where the spread comes from (one-way random-effects ANOVA)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3, axis="x")
+    return _save(plt, fig, path)

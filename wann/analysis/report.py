@@ -9,8 +9,18 @@ and a verdict (better / equivalent / inconclusive), score-versus-budget curves, 
 shared-weight profiles, robustness curves S(sigma), filter-normalised slices, classification
 sharpness, drawings of the champions, and a plain-language summary of what held.
 
+A study planned with the axes of issue 14 (its table has the `variant` column) gets more, each
+part only where its data exist: first, after the header, the pre-registered claims of study.json
+with a verdict per task (`claims`), a forest plot and the founding question answered from the
+verdicts; a list of the methods and variants; a power column in the comparisons; and per task
+score versus prune time, score per init scheme, score versus total compute (the WANN search at
+both budgets) and the variance split of the fixed structures (`axes`, `variance.variance_split`).
+Every other table, comparison and plot reads only the base rows, so a study without the axes
+reads as it did before them.
+
 This module assembles the document and writes the folder; the parts live beside it:
-`data` (loading), `tables` and `comparisons` (the numbers), `plots` (the figures), `summary` (the
+`data` (loading), `tables`, `comparisons`, `claims`, `variance` and `axes` (the numbers), `plots`
+(the figures), `report_sections` (the claims, axes and "What changed" sections), `summary` (the
 plain-language lines) and `render` (Markdown / HTML).
 """
 
@@ -19,13 +29,19 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
-from wann.analysis import stats
+from wann.analysis import claims, stats
 from wann.analysis.comparisons import comparisons, verdict
 from wann.analysis.data import StudyData, dense_label, load, tasks
-from wann.analysis.plots import draw_champions, plot_budget_curves, plot_final_scores, plot_landscapes, plot_size_sweep
+from wann.analysis.plots import (
+    draw_champions,
+    plot_budget_curves,
+    plot_final_scores,
+    plot_landscapes,
+    plot_size_sweep,
+)
 from wann.analysis.render import Doc, fmt
+from wann.analysis.report_sections import axes_sections, ci_cell, claims_section, glossary_section, what_changed
 from wann.analysis.summary import power_text, robustness_line, summary_lines, where_in_training
 from wann.analysis.tables import gap_closed, landscape_rows, method_rows
 from wann.baselines import methods
@@ -74,36 +90,6 @@ def check_report_folder(folder: Path) -> None:
         )
 
 
-def _ci(low: float, high: float) -> str:
-    """A confidence interval as a table cell; "n/a" when there is none (a single seed)."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "n/a"
-    return f"{fmt(low)} .. {fmt(high)}"
-
-
-def what_changed(data: StudyData, previous: StudyData) -> list[list[Any]]:
-    """Rows (comparison, task, size, earlier mean difference and verdict, this run's) for every
-    pre-registered comparison both runs have, by this version's statistics."""
-    key = lambda c: (c["task"], c["comparison"], c.get("size", ""))  # noqa: E731
-    before = {key(c): c for c in comparisons(previous)}
-    rows = []
-    for c in comparisons(data):
-        b = before.get(key(c))
-        if b is not None:
-            rows.append(
-                [
-                    c["comparison"],
-                    c["task"],
-                    c.get("size") or "-",
-                    fmt(b["diff"]),
-                    verdict(b),
-                    fmt(c["diff"]),
-                    verdict(c),
-                ]
-            )
-    return rows
-
-
 def _write_report(data: StudyData, folder: Path, previous: StudyData | None = None) -> Path:
     from wann.files import atomic_write_text
 
@@ -135,6 +121,11 @@ def _write_report(data: StudyData, folder: Path, previous: StudyData | None = No
             "WANNs used CMA-ES. The method labels below name the current recipes; read the rows as the earlier "
             "ones. `wann compare` on this study recomputes every such cell with the current recipes."
         )
+    claim_rows = claims.evaluate(data) if data.claims else []
+    if claim_rows:
+        claims_section(doc, data, claim_rows, folder)
+    if data.extended:
+        glossary_section(doc, data)
     doc.h(2, "Summary")
     doc.ul(summary_lines(data, comps, gaps) + [r for t in task_labels if (r := robustness_line(data, t))])
     for task in task_labels:
@@ -180,7 +171,7 @@ def _write_report(data: StudyData, folder: Path, previous: StudyData | None = No
                     r["n"],
                     r["mean"],
                     r["sd"],
-                    _ci(r["ci_low"], r["ci_high"]),
+                    ci_cell(r["ci_low"], r["ci_high"]),
                 ]
                 + ([r["iqm"]] if rl else [])
                 + [
@@ -201,6 +192,7 @@ def _write_report(data: StudyData, folder: Path, previous: StudyData | None = No
             "(a pruned net's dense parent); the WANN search is reported apart (search CPU-s)."
         )
         tc = [c for c in comps if c["task"] == task]
+        power_col = data.extended
         if tc:
             doc.h(3, "Pre-registered comparisons (A vs B)")
             doc.table(
@@ -219,7 +211,8 @@ def _write_report(data: StudyData, folder: Path, previous: StudyData | None = No
                     "MWU p (Holm)",
                     "TOST p (Holm)",
                     "verdict",
-                ],
+                ]
+                + (["detectable d (diff)"] if power_col else []),
                 [
                     [
                         c["comparison"],
@@ -237,9 +230,17 @@ def _write_report(data: StudyData, folder: Path, previous: StudyData | None = No
                         c["tost_p_holm"],
                         verdict(c),
                     ]
+                    + ([f"{fmt(c['detectable_d'])} ({fmt(c['detectable_diff'])})"] if power_col else [])
                     for c in tc
                 ],
             )
+            if power_col:
+                doc.p(
+                    "detectable d (diff): the smallest effect the test of record detects with 80 % power at Holm's "
+                    f"strictest step (alpha / {len(tc)}) with these seeds: d_z for paired rows, Cohen's d "
+                    "otherwise, and in brackets that times the SD of the paired differences (else the pooled SD), "
+                    "in score units."
+                )
         p1 = plot_budget_curves(data, task, folder / f"{task}-budget.png")
         doc.img(
             p1,
@@ -251,6 +252,7 @@ def _write_report(data: StudyData, folder: Path, previous: StudyData | None = No
         doc.img(p2, f"{task}: final score of every seed")
         p3 = plot_size_sweep(data, task, folder / f"{task}-sizes.png")
         doc.img(p3, f"{task}: score versus connection count")
+        axes_sections(doc, data, task, folder)
         lrows = landscape_rows(data, task)
         if lrows:
             doc.h(3, "Landscapes")
@@ -293,8 +295,8 @@ def _write_report(data: StudyData, folder: Path, previous: StudyData | None = No
         [
             "A seed is one independent run: its own WANN search and its own training of every counterpart.",
             "Statistics across seeds (SciPy's tests): mean +- SD; 95 % CI of the mean by the Student-t interval "
-            f"below {stats.T_BELOW} seeds (a bootstrap interval covers only ~83 % at 5 seeds) and by the BCa "
-            "bootstrap (9,999 resamples) from "
+            f"below {stats.T_BELOW} seeds (a BCa bootstrap interval covers only ~83 % at 5 seeds, ~91 % at 20) "
+            "and by the BCa bootstrap (9,999 resamples) from "
             f"{stats.T_BELOW} on, n/a for a single seed; IQM for RL; Welch t-test and Mann-Whitney U (exact for up to "
             "8 runs per arm without ties), Cohen's d and Vargha-Delaney A12, Holm correction within a task; paired "
             "t-tests where rows share a parent run (dense -> pruned -> ticket).",

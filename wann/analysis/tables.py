@@ -12,7 +12,7 @@ import numpy as np
 
 from wann.analysis import stats
 from wann.analysis.comparisons import ceiling, margin
-from wann.analysis.data import StudyData, dense0, size_key
+from wann.analysis.data import StudyData, dense0, is_base, size_key
 from wann.baselines import methods
 from wann.baselines.methods import CLASSIFY, RL, TRAINED
 
@@ -59,7 +59,7 @@ def method_rows(data: StudyData, task: str) -> list[dict[str, Any]]:
 
 def landscapes(data: StudyData, task: str, method: str, size: str | None = "1x") -> list[dict]:
     """The landscape documents of `method` on `task`, one per seed (sized methods at `size`, dense
-    at its first width)."""
+    at its first width; base cells only: no init-scheme, replicate, timed or half-search variant)."""
     out = []
     for doc in data.cells.values():
         rows = doc.get("rows") or []
@@ -69,7 +69,7 @@ def landscapes(data: StudyData, task: str, method: str, size: str | None = "1x")
         if ls is None:
             continue
         r = next((r for r in rows if r["method"] == method), None)
-        if r is None:
+        if r is None or not is_base(r.get("variant", r["size"])):  # a variant cell: not the base study's
             continue
         if size and r["size"].endswith("x") and r["size"] != size:
             continue

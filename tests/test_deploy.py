@@ -432,3 +432,38 @@ def test_scripts_syntax(name):
     if shutil.which("shellcheck"):
         r = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_rayjob_of_the_full_study():
+    """cluster/rayjob-study.yaml: the same hardened cluster as rayjob.yaml, running `wann compare`
+    on the full-scale founding study, its results on a claim mounted where the entrypoint writes."""
+    from wann.study.spec import load_study
+
+    docs = _load_all("rayjob-study.yaml")
+    kinds = sorted(d["kind"] for d in docs)
+    assert kinds == ["NetworkPolicy", "NetworkPolicy", "PersistentVolumeClaim", "RayJob"]
+    job = next(d for d in docs if d["kind"] == "RayJob")
+    entry = job["spec"]["entrypoint"].split()
+    assert entry[:3] == ["wann", "compare", "experiments/study-founding-full.toml"]
+    study = load_study(ROOT / entry[2])
+    assert len(study.seeds) == 30 and {t.label for t in study.tasks} >= {"swingup", "bipedal", "mnist1d"}
+    out = entry[entry.index("--out") + 1]
+    claim = next(d for d in docs if d["kind"] == "PersistentVolumeClaim")["metadata"]["name"]
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    vol = next(v["name"] for v in head["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == claim)
+    mount = next(m["mountPath"] for m in head["containers"][0]["volumeMounts"] if m["name"] == vol)
+    assert out.startswith(mount + "/")
+    for group in job["spec"]["rayClusterSpec"]["workerGroupSpecs"]:  # search cells write their run folder
+        spec = group["template"]["spec"]
+        assert any(m["mountPath"] == mount for m in spec["containers"][0]["volumeMounts"])
+    for name, c in _containers(job).items():
+        assert c["image"] == "wann:dev", name
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False, name
+    assert job["spec"]["rayClusterSpec"]["authOptions"]["mode"] == "token"
+    # the policies are rayjob.yaml's, for this job's pods
+    pods = {
+        p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"]
+        for p in docs
+        if p["kind"] == "NetworkPolicy"
+    }
+    assert pods == {"wann-founding"}

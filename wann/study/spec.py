@@ -102,6 +102,8 @@ class Study:
     landscapes: str = "all"
     #: the pre-registered claims (`[[claims]]`), verdicts in the report
     claims: list[dict[str, Any]] = field(default_factory=list)
+    #: a slice (`slice`) keeps the identity of the whole study
+    sliced_from: str = ""
 
     def methods_of(self, task: StudyTask) -> list[str]:
         """The methods the study runs on `task`: the listed (or all) methods of its kind, less
@@ -109,9 +111,27 @@ class Study:
         known = methods_for(task.kind)
         return [m for m in (self.methods or known) if m in known and m not in task.left_out]
 
+    def slice(self, tasks: list[str] | None = None, seeds: list[int] | None = None) -> Study:
+        """The same study on some of its tasks (labels) and seeds: its cells are the study's own
+        (same identity, same results folder), so a slice run is resumed by the whole study."""
+        from dataclasses import replace
+
+        for name, given, known in (("tasks", tasks, [t.label for t in self.tasks]), ("seeds", seeds, self.seeds)):
+            bad = [v for v in given or [] if v not in known]
+            if bad:
+                raise ConfigError(f"slice.{name}", f"{bad} not in the study's {name}: {', '.join(map(str, known))}")
+        return replace(
+            self,
+            tasks=[t for t in self.tasks if tasks is None or t.label in tasks],
+            seeds=[s for s in self.seeds if seeds is None or s in seeds],
+            sliced_from=self.identity(),
+        )
+
     def identity(self) -> str:
         """A hash of everything that changes what a cell computes (not the grid's extent: seeds,
         methods and sizes may be added to a study and its finished cells are kept)."""
+        if self.sliced_from:
+            return self.sliced_from
         doc = {
             "name": self.name,
             "test_episodes": self.test_episodes,

@@ -13,7 +13,9 @@ The public API (everything a user needs from Python; see the README's "Python AP
 - Search: `Experiment`, `SearchSettings`, `VariationSettings`, `ExecutionSettings`,
   `load_experiment`, `Search` (pure ask/tell, `Search.for_task`), `SearchState`, `run_search`,
   `RunResult`, `Reporter` (hooks after each generation).
-- Networks and tasks: `Genome`, `Task`, `make_task`, `task_from_spec`.
+- Networks and tasks: `Genome`, `Task`, `make_task`, `task_from_spec`, `FunctionTask` (a Python
+  fitness function as a task; ``Experiment(task=FunctionTask(...))`` runs on Ray too). Your own
+  Gymnasium environment: ``[task] import = ["mypkg.envs"]`` or ``name = "mypkg.envs:Env-v0"``.
 - Evaluation: `evaluate` (rewards of genomes x shared weights x rollout seeds), `Evaluation`,
   `SerialExecutor`, `RayExecutor` (imports Ray on first use), `assess`.
 - Counterparts and studies: `train` (any method of the registry), `METHODS`, `Study`,
@@ -46,6 +48,7 @@ _API: dict[str, tuple[str, str]] = {
     "Task": ("wann.tasks", "Task"),
     "make_task": ("wann.tasks", "make_task"),
     "task_from_spec": ("wann.tasks", "task_from_spec"),
+    "FunctionTask": ("wann.tasks.function", "FunctionTask"),
     "evaluate": ("wann.evaluate", "evaluate"),
     "Evaluation": ("wann.evaluate", "Evaluation"),
     "SerialExecutor": ("wann.executor", "SerialExecutor"),

@@ -12,6 +12,18 @@ goes back in the queue and the actor is replaced by a fresh one; no finished bat
 batch finishes for `stall_timeout` seconds (e.g. no CPU is left for a replacement actor), the
 executor raises `WannError` with what to check, instead of hanging; a dead raylet is named within
 seconds (`wann.distributed.cluster.check_ray_alive`).
+
+Your own task on the workers. A named task travels as its spec and each actor rebuilds it with
+`task_from_spec`, which first imports the spec's ``import`` modules (and the ``module:`` of a
+``module:Env-v0`` name): the registration a user's module makes happens in every actor, also in
+a replacement actor and on any node, whatever started Ray (this executor, a notebook's
+``ray.init``, ``ray job submit``). Ray's runtime-env ``worker_process_setup_hook`` would do it
+only for a job whose ``ray.init`` set it, and not in a Ray session someone else started. A task
+object (`wann.tasks.function.FunctionTask`, any `Task`) has no spec: it is sent to the actors
+as it is, pickled by Ray. The module must be importable on the workers (installed, on
+PYTHONPATH, or shipped with the job's runtime env: ``py_modules`` / ``working_dir``);
+an actor that cannot build the task reports the `ConfigError` it got, and the executor raises it
+before any genome is evaluated.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ from wann.distributed.watchdog import stop_watchdog
 from wann.errors import ConfigError, WannError
 from wann.evaluate import Evaluation, evaluate, evaluate_weights
 from wann.tasks import task_from_spec
+from wann.tasks.base import IMPORT_HINT
 
 try:  # Ray >= 2.x
     from ray.exceptions import ActorUnavailableError
@@ -59,9 +72,14 @@ def _rss_mb() -> float:
 class Evaluator:
     """One evaluation worker: builds its task once, then scores batches of genomes."""
 
-    def __init__(self, task_spec: dict[str, Any]):
-        self.task = task_from_spec(task_spec)
+    def __init__(self, task_spec: dict[str, Any] | Any):
         self._crash_next = False
+        self.error: tuple[str, str] | None = None  # (field, message) of a task this actor cannot build
+        try:
+            self.task = task_from_spec(task_spec)
+        except ConfigError as e:
+            self.error = (e.field, e.message)
+            return
         # compile the kernels now, not inside the first timed call
         from wann.genome import Genome
 
@@ -69,13 +87,19 @@ class Evaluator:
         evaluate(self.task, [g], [1.0], [0])
 
     def info(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "rss_mb": _rss_mb()}
+        node = ray.get_runtime_context().get_node_id()
+        return {"pid": os.getpid(), "node": node, "rss_mb": _rss_mb(), "error": self.error}
+
+    def _check(self) -> None:
+        if self.error:
+            raise ConfigError(self.error[0], f"on a Ray worker (pid {os.getpid()}): {self.error[1]}")
 
     def arm_crash(self) -> None:
         """Testing hook: the next `evaluate` call kills this process (a crash inside a call)."""
         self._crash_next = True
 
     def evaluate_weights(self, batch_id: int, genome, weight_rows, seeds) -> dict[str, Any]:
+        self._check()
         if self._crash_next:
             os._exit(1)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -92,6 +116,7 @@ class Evaluator:
         }
 
     def evaluate(self, batch_id: int, genomes, shared_weights, seeds) -> dict[str, Any]:
+        self._check()
         if self._crash_next:
             os._exit(1)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -108,12 +133,27 @@ class Evaluator:
         }
 
 
+def _cause(e: Exception) -> str:
+    """': <the last line of Ray's error text>' (e.g. the ModuleNotFoundError of a task object
+    whose function's module the worker cannot import, then what to do about it), or ''."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    if len(lines) < 2:
+        return ""
+    hint = f"; {IMPORT_HINT}" if "ModuleNotFoundError" in lines[-1] else ""
+    return f": {lines[-1][:300]}{hint}"
+
+
 class RayExecutor:
     """Evaluate on `workers` Ray actors (0 = one per CPU of the cluster).
 
-    task_spec: {"name": ..., **options}. address: a cluster to attach to (default RAY_ADDRESS,
-    else a local Ray started here). stall_timeout: seconds without any finished batch before
-    giving up with an error."""
+    task_spec: {"name": ..., **options}, rebuilt on each actor, or a `Task` object, pickled to
+    them. address: a cluster to attach to (default RAY_ADDRESS, else a local Ray started here).
+    stall_timeout: seconds without any finished batch before giving up with an error.
+    runtime_env: Ray runtime environment of the evaluator actors (default: the job's own), e.g.
+    ``{"env_vars": {"PYTHONPATH": "/shared/code"}}`` for a package the task imports; at actor
+    level Ray 2.60 takes env_vars, pip and remote (URI) py_modules / working_dir only, local
+    folders are shipped at job level (``ray.init(runtime_env=...)``, ``ray job submit
+    --working-dir``)."""
 
     def __init__(
         self,
@@ -122,11 +162,13 @@ class RayExecutor:
         address: str | None = None,
         stall_timeout: float = 120.0,
         num_cpus: int | None = None,
+        runtime_env: dict[str, Any] | None = None,
     ):
         if workers < 0:
             raise ConfigError("workers", f"must be >= 0, got {workers}")
         self.task = task_from_spec(task_spec)  # bad task: fail here, before any actor starts
-        self.task_spec = dict(task_spec)
+        self.task_spec = dict(task_spec) if isinstance(task_spec, dict) else self.task
+        self.runtime_env = runtime_env
         self.stall_timeout = stall_timeout
         self._owns_ray = connect(address, num_cpus)
         self._watch = _NodeWatch()
@@ -177,8 +219,13 @@ class RayExecutor:
         except ACTOR_ERRORS as e:
             self.close()
             raise WannError(
-                f"an evaluator actor died while starting ({type(e).__name__}); logs: {session_logs_dir()}"
+                f"an evaluator actor died while starting ({type(e).__name__}{_cause(e)}); logs: {session_logs_dir()}"
             ) from None
+        failed = next((i for i in infos if i.get("error")), None)
+        if failed:
+            self.close()
+            field, message = failed["error"]
+            raise ConfigError(field, f"on a Ray worker (node {failed['node'][:12]}): {message}")
         self.nodes = {i["node"] for i in infos}
 
     def _check_health(self) -> None:
@@ -192,7 +239,10 @@ class RayExecutor:
             raise WannError(f"{problem}. Finished generations are in the checkpoint (--resume)")
 
     def _new_actor(self):
-        return Evaluator.options(scheduling_strategy="SPREAD").remote(self.task_spec)
+        options: dict[str, Any] = {"scheduling_strategy": "SPREAD"}
+        if self.runtime_env is not None:
+            options["runtime_env"] = self.runtime_env
+        return Evaluator.options(**options).remote(self.task_spec)
 
     # ---- the Executor interface ----------------------------------------------------------------
     def evaluate(self, genomes: Sequence[Any], shared_weights: Sequence[float], seeds: Sequence[int]) -> Evaluation:

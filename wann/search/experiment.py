@@ -7,6 +7,7 @@ An experiment file looks like::
 
     [task]
     name = "wann/CartPoleSwingUp-v0"   # plus any task options, e.g. max_steps = 1000
+    # import = ["mypkg.envs"]          # modules imported first, by the driver and every worker
 
     [search]
     population = 192
@@ -38,6 +39,12 @@ Every key is checked: an unknown or misspelt key, a wrong type, a NaN or infinit
 out-of-range value or a size above its bound (`wann.limits`) raises `ConfigError` naming the
 field and the fix, before any work starts. An empty file is refused (it would otherwise start the
 full paper search); without a ``[task]`` table the task is the paper's swing-up.
+
+Your own task: ``[task] import`` lists modules to import before the task is built (one that
+registers a Gymnasium environment makes its id a task name); ``name = "module:Env-v0"``
+(Gymnasium's form) imports ``module`` itself. Both stay in the task's spec, so every Ray worker
+imports them too (`wann.tasks.registry`). From Python, `Experiment.task` may also be a `Task`
+object (e.g. `wann.tasks.function.FunctionTask`): it travels to the workers by pickle.
 """
 
 from __future__ import annotations
@@ -87,13 +94,22 @@ class ExecutionSettings:
 
 @dataclass(frozen=True)
 class Experiment:
+    """One search. task: a spec ({"name": ..., **options}, what a file's [task] table holds;
+    rebuilt by name wherever it runs) or, from Python, a `Task` object (sent to workers by
+    pickle; `task_spec` is what is recorded of it)."""
+
     name: str = "experiment"
     seed: int = 0
-    task: dict[str, Any] = field(default_factory=lambda: {"name": "wann/CartPoleSwingUp-v0"})
+    task: Any = field(default_factory=lambda: {"name": "wann/CartPoleSwingUp-v0"})
     search: SearchSettings = SearchSettings()
     variation: VariationSettings = VariationSettings()
     execution: ExecutionSettings = ExecutionSettings()
     limits: Limits = Limits()
+
+    @property
+    def task_spec(self) -> dict[str, Any]:
+        """The task as a spec: `task` itself, or a task object's `spec()`."""
+        return self.task if isinstance(self.task, dict) else self.task.spec()
 
     def resolved(self) -> Experiment:
         """The experiment with every task-dependent default filled in (the hidden activations
@@ -112,7 +128,7 @@ class Experiment:
         if self.variation.activations is None:
             return self.resolved().to_toml()
         lines = [f"name = {_toml_value(self.name)}", f"seed = {self.seed}", "", "[task]"]
-        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in self.task.items()]
+        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in self.task_spec.items()]
         sections = ("search", "variation", "execution") + (("limits",) if self.limits != Limits() else ())
         for section in sections:
             lines += ["", f"[{section}]"]
@@ -241,7 +257,7 @@ def check_bounds(exp: Experiment, source: str | None = None) -> None:
             f"{lim.episodes_per_generation}; lower one of them, or raise [limits] episodes_per_generation",
             source,
         )
-    max_steps = exp.task.get("max_steps")
+    max_steps = exp.task_spec.get("max_steps")
     if isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps > lim.max_steps:
         raise over("task.max_steps", max_steps, lim.max_steps, "max_steps")
 

@@ -1,5 +1,9 @@
 """Any Gymnasium environment as a WANN task (`GymTask`).
 
+Names: a registered id (``CartPole-v1``; an unversioned name gets its highest version), or
+Gymnasium's ``module:Env-v0`` form, which imports ``module`` first (its import registers
+``Env-v0``); the task's name keeps the module, so every process that rebuilds the task imports it.
+
 Interface. Inputs: the environment's Box observation, flattened, as float64. Outputs: for a
 ``Discrete(n)`` action space, n outputs and the action is the argmax (ties go to the lowest
 index; ``start`` is added); for a 1-D ``Box`` action space, one output per component, clipped to
@@ -48,7 +52,7 @@ from gymnasium import spaces
 
 from wann.errors import ConfigError
 from wann.network import CompiledBatch, forward
-from wann.tasks.base import Task
+from wann.tasks.base import Task, import_modules
 from wann.tasks.twins import TWINS
 
 #: at most this many environments step together (bounds the pool's memory)
@@ -128,11 +132,33 @@ def _make_env(env_id: str, max_steps: int, env_kwargs: dict[str, Any]):
     return gym.make(env_id, max_episode_steps=max_steps, disable_env_checker=True, **env_kwargs)
 
 
+def split_module(name: str) -> tuple[str, str]:
+    """Gymnasium's ``module:Env-v0`` form: import ``module`` (it registers ``Env-v0``) and return
+    (module, the id after the colon); ("", name) for a plain id. ConfigError("task.name") when
+    the module cannot be imported."""
+    if ":" not in name:
+        return "", name
+    module, _, env = name.partition(":")
+    if not module or not env or ":" in env:
+        raise ConfigError("task.name", f"{name!r}: the module form is 'module:Env-v0' (one colon, both parts given)")
+    import_modules([module], "task.name")
+    return module, env
+
+
 def make_gym_task(name: str, **options: Any) -> GymTask:
-    """A `GymTask` for the Gymnasium id `name` (KeyError when it is not registered; ConfigError
-    for bad options or unsupported spaces)."""
-    env_id = resolve_id(name)
+    """A `GymTask` for the Gymnasium id `name`, or ``module:id`` (KeyError when it is not
+    registered; ConfigError for bad options, unsupported spaces or a module that cannot be
+    imported). The task's name (and spec) keeps the ``module:`` part, so the module is imported
+    again wherever the task is rebuilt."""
+    module, env_name = split_module(name)
+    env_id = resolve_id(env_name)
     if env_id is None:
+        if module:
+            raise ConfigError(
+                "task.name",
+                f"importing {module!r} registered no Gymnasium environment {env_name!r}; the module must call "
+                f"gymnasium.register(id={env_name!r}, ...) when it is imported",
+            )
         raise KeyError(name)
     opts = dict(options)
     max_steps = opts.pop("max_steps", None)
@@ -181,7 +207,7 @@ def make_gym_task(name: str, **options: Any) -> GymTask:
         env.close()
     twin = TWINS.get(env_id) if vectorized and not env_kwargs else None
     return GymTask(
-        env_id,
+        f"{module}:{env_id}" if module else env_id,
         n_in,
         n_out,
         max_steps,
@@ -200,9 +226,9 @@ def make_gym_task(name: str, **options: Any) -> GymTask:
 
 @dataclass(eq=False)
 class GymTask(Task):
-    """A Gymnasium environment (see the module docstring). `name` is the versioned env id; the
-    spec records it with the options given (e.g. ``{"name": "BipedalWalker-v3",
-    "no_fall_penalty": True}``)."""
+    """A Gymnasium environment (see the module docstring). `name` is the versioned env id (with
+    its ``module:`` prefix when it was given one); the spec records it with the options given
+    (e.g. ``{"name": "BipedalWalker-v3", "no_fall_penalty": True}``)."""
 
     env_id: str = ""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -337,4 +363,4 @@ def biped_shaped_reward(env, prev_shaping, action) -> float:
     return r
 
 
-__all__ = ["GymTask", "make_gym_task", "resolve_id", "biped_shaped_reward", "EXAMPLES", "INPUT_NAMES"]
+__all__ = ["GymTask", "make_gym_task", "resolve_id", "split_module", "biped_shaped_reward", "EXAMPLES", "INPUT_NAMES"]

@@ -7,7 +7,17 @@ this order:
 2. classification data sets (`wann.tasks.classify`): digits, wine, breast_cancer, iris (shipped
    with scikit-learn) and mnist1d (MNIST-1D, generated offline by the mnist1d package);
 3. any id in ``gymnasium.registry`` (`wann.tasks.gym`; an unversioned name gets its highest
-   version). Box2D environments are imported only when such an id is made.
+   version). Box2D environments are imported only when such an id is made. Gymnasium's own
+   ``module:Env-v0`` form imports ``module`` (which registers ``Env-v0``) first.
+
+Your own task. The option ``import`` (``[task] import = ["mypkg.envs"]``) names modules that
+are imported before the name is looked up: a module that registers a Gymnasium environment (or
+adds a factory to `REGISTRY`) makes its names available. The modules stay in the task's spec, so
+every process that rebuilds the task from it (a Ray evaluator, a study cell, a resumed run)
+imports them again first; a module that cannot be imported is a `ConfigError` naming
+``task.import`` (``task.name`` for the ``module:`` form). A Python task object (e.g.
+`wann.tasks.function.FunctionTask`) has no spec to rebuild from: `task_from_spec` passes a
+`Task` through unchanged, and executors send such an object to their workers by pickle.
 
 Importing this module registers ``wann/CartPoleSwingUp-v0`` (`SWINGUP_ID`) with Gymnasium.
 """
@@ -20,7 +30,7 @@ from typing import Any
 import gymnasium
 
 from wann.errors import ConfigError
-from wann.tasks.base import Task
+from wann.tasks.base import IMPORT_HINT, Task, import_modules
 from wann.tasks.swingup import SWINGUP_ID, make_swingup_task
 
 # NB: `gymnasium` is not imported as `gym` in this package: the submodule wann.tasks.gym would
@@ -41,6 +51,22 @@ def make_task(name: str, **options: Any) -> Task:
     the offending field and lists what is supported."""
     if not isinstance(name, str):
         raise ConfigError("task.name", f"must be a string, got {name!r}")
+    if "function" in options:
+        raise ConfigError(
+            "task.function",
+            f"{name!r} is a Python fitness function ({options['function']}), which cannot be rebuilt from a "
+            "file or a name; run it from Python: wann.run_search(wann.Experiment(task=wann.FunctionTask(...)))",
+        )
+    if "import" not in options:
+        return _make(name, options)
+    options = dict(options)
+    modules = import_modules(options.pop("import"))
+    task = _make(name, options)
+    task.options = {"import": modules, **task.options}  # in the spec: rebuilt elsewhere, imported again
+    return task
+
+
+def _make(name: str, options: dict[str, Any]) -> Task:
     key = ALIASES.get(name, name)
     if key in REGISTRY:
         try:
@@ -82,11 +108,14 @@ def _unknown(name: str) -> str:
     )
 
 
-def task_from_spec(spec: dict[str, Any]) -> Task:
+def task_from_spec(spec: dict[str, Any] | Task) -> Task:
     """The task a spec ({"name": ..., **options}, as `Task.spec()` and champion files record it)
-    describes; ConfigError as `make_task`."""
+    describes; ConfigError as `make_task`. A `Task` object is returned as it is (a Python task
+    that travels by pickle, not by spec)."""
+    if isinstance(spec, Task):
+        return spec
     spec = dict(spec)
     return make_task(spec.pop("name"), **spec)
 
 
-__all__ = ["ALIASES", "REGISTRY", "SWINGUP_ID", "make_task", "task_from_spec"]
+__all__ = ["ALIASES", "IMPORT_HINT", "REGISTRY", "SWINGUP_ID", "import_modules", "make_task", "task_from_spec"]

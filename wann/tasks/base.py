@@ -7,17 +7,21 @@ per row: row r runs genome ``row_genome[r]`` of the batch with the shared weight
 edge order), its environment reset with ``row_seed[r]``. `run_episodes` returns the returns
 (R,) float64 (the task's reward units summed over the episode) and the environment steps (R,)
 int64. Task families: `wann.tasks.swingup`, `wann.tasks.classify`, `wann.tasks.gym`; they are
-built by name in `wann.tasks.registry`.
+built by name in `wann.tasks.registry`. `import_modules` imports the modules a task spec's
+``import`` option names (a user's package that registers its own environments).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
+from wann.errors import ConfigError
 from wann.network import CompiledBatch
 
 
@@ -79,4 +83,27 @@ class Task:
         raise NotImplementedError
 
 
-__all__ = ["Task"]
+#: where an import failure is explained (every message about a module ends with this)
+IMPORT_HINT = (
+    "the module must be importable by the driver and by every Ray worker: install it (pip install), put "
+    "its folder on PYTHONPATH, or ship it with the Ray job (runtime env py_modules / working_dir)"
+)
+
+
+def import_modules(modules: Any, field: str = "task.import") -> list[str]:
+    """Import each named module (in order); return the names. ConfigError(field) naming the
+    module when one cannot be imported (or raises while it is imported)."""
+    if isinstance(modules, str) or not isinstance(modules, Sequence):
+        raise ConfigError(field, f'must be a list of module names, e.g. import = ["mypkg.envs"], got {modules!r}')
+    names = list(modules)
+    for mod in names:
+        if not isinstance(mod, str) or not mod.strip():
+            raise ConfigError(field, f"must hold module names (non-empty strings), got {mod!r}")
+        try:
+            importlib.import_module(mod)
+        except Exception as e:  # ImportError, or an error raised by the module's own code
+            raise ConfigError(field, f"cannot import module {mod!r} ({type(e).__name__}: {e}); {IMPORT_HINT}") from None
+    return names
+
+
+__all__ = ["IMPORT_HINT", "Task", "import_modules"]

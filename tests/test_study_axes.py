@@ -211,3 +211,29 @@ def test_axes_study_table(axes_run):
     # landscapes = "base": only base cells at 1x / unsized / the first dense width measure them
     assert docs["wine/pruned_magnitude/1x+uniform2/s0"]["landscape"]["pruned_magnitude"] is None
     assert docs["wine/pruned_magnitude/1x/s0"]["landscape"]["pruned_magnitude"] is not None
+
+
+def test_a_slice_is_the_same_study_on_fewer_tasks_and_seeds(tmp_path):
+    study = load_study(axes_study(tmp_path))
+    part = study.slice(["wine"], [1])
+    assert part.identity() == study.identity()  # its cells are the whole study's
+    assert {c.id for c in plan(part)} == {c.id for c in plan(study) if c.task == "wine" and c.seed == 1}
+    assert study.slice().identity() == study.identity() and len(plan(study.slice())) == len(plan(study))
+    with pytest.raises(ConfigError) as e:
+        study.slice(["wines"])
+    assert e.value.field == "slice.tasks" and "cartpole, wine" in e.value.message
+    with pytest.raises(ConfigError) as e:
+        study.slice(None, [7])
+    assert e.value.field == "slice.seeds"
+
+
+def test_compare_slice_flags_are_checked_before_any_work(tmp_path, capsys):
+    from wann.cli import main
+
+    p = axes_study(tmp_path)
+    assert main(["compare", str(p), "--tasks", "wines", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--tasks" in err and "cartpole, wine" in err and len(err.strip().splitlines()) == 1
+    assert main(["compare", str(p), "--seeds", "9", "--quiet"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing written

@@ -12,6 +12,10 @@ per CPU-second of this process (time.process_time), environment included, single
 - env_share: time of the physics alone (same number of steps) over the total.
 - numpy path: the same genomes through `forward_numpy` + `CartPoleSwingUpVec`, on a subset.
 - scaling (--scaling): one generation's wall time serial vs Ray with 1 and 2 workers.
+
+`wann bench` prints every figure of `run_bench`: as text (the unit, then per workload its speed,
+the numpy path's speed and the speed-up, the environment share and the workload's size; the
+scaling times and both ratios), or the whole dict with --json.
 """
 
 from __future__ import annotations

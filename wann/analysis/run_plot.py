@@ -11,7 +11,8 @@ generation:
 - the best genome of each generation at each shared weight (columns ``best_at_w<value>``), one
   marker per weight;
 - connections: the best genome's and the population mean's enabled connections;
-- episodes evaluated per generation.
+- episodes evaluated per generation (and, on the right axis, the run's total so far: budgets
+  compare at equal episodes).
 """
 
 from __future__ import annotations
@@ -115,13 +116,14 @@ def _task_name(folder: Path) -> str | None:
 
 
 def run_names(paths: Sequence[str | Path]) -> list[str]:
-    """A short distinct label per run: its folder's name, with parent folders added until the
-    labels differ (two runs both called .../run)."""
+    """A short label per run: its folder's name, with parent folders added until different
+    folders get different labels (two runs both called .../run)."""
     folders = [(p if p.is_dir() else p.parent).resolve() for p in map(Path, paths)]
+    distinct = len(set(folders))
     depth = 1
     while True:
         names = ["/".join(f.parts[-depth:]) for f in folders]
-        if len(set(names)) == len(names) or depth >= max(len(f.parts) for f in folders):
+        if len(set(names)) == distinct or depth >= max(len(f.parts) for f in folders):
             return names
         depth += 1
 
@@ -149,26 +151,36 @@ def plot_runs(runs: Sequence[str | Path], out: str | Path, title: str | None = N
     colors = plt.get_cmap("tab10").colors
     fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), sharex=False)
     (a_fit, a_w), (a_conn, a_ep) = axes
+    a_total = a_ep.twinx()
     for k, r in enumerate(data):
         col = colors[k % len(colors)]
         gen = r.columns["generation"]
         every = max(1, len(gen) // 12)
         a_fit.plot(gen, r.columns["best_fitness"], color=col, lw=1.6)
         a_fit.plot(gen, r.columns["mean_fitness"], color=col, lw=1.0, ls="--")
-        for j, (w, c) in enumerate(r.weights):
-            a_w.plot(gen, r.columns[c], color=col, lw=0.8, alpha=0.8, marker=MARKERS[j % len(MARKERS)], ms=4, markevery=every)
+        for j, (_w, c) in enumerate(r.weights):
+            a_w.plot(
+                gen, r.columns[c], color=col, lw=0.8, alpha=0.8, marker=MARKERS[j % len(MARKERS)], ms=4, markevery=every
+            )
         a_conn.plot(gen, r.columns["best_connections"], color=col, lw=1.6)
         a_conn.plot(gen, r.columns["mean_connections"], color=col, lw=1.0, ls="--")
         a_ep.plot(gen, r.columns["episodes"], color=col, lw=1.4)
+        if "total_episodes" in r.columns:
+            a_total.plot(gen, r.columns["total_episodes"], color=col, lw=1.0, ls=":")
     grey = "#555555"
-    styles = [Line2D([], [], color=grey, lw=1.6, label="best genome"), Line2D([], [], color=grey, ls="--", label="population mean")]
+    styles = [
+        Line2D([], [], color=grey, lw=1.6, label="best genome"),
+        Line2D([], [], color=grey, ls="--", label="population mean"),
+    ]
     a_fit.legend(handles=styles, fontsize=8, loc="lower right")
     a_conn.legend(handles=styles, fontsize=8, loc="upper left")
     weights = sorted({w for r in data for w, _ in r.weights})
     marker_of = {w: MARKERS[j % len(MARKERS)] for j, w in enumerate(weights)}
     if weights:
         a_w.legend(
-            handles=[Line2D([], [], color=grey, marker=marker_of[w], lw=0.8, ms=4, label=f"w = {w:+g}") for w in weights],
+            handles=[
+                Line2D([], [], color=grey, marker=marker_of[w], lw=0.8, ms=4, label=f"w = {w:+g}") for w in weights
+            ],
             fontsize=8,
             ncol=2,
             loc="lower right",
@@ -179,17 +191,40 @@ def plot_runs(runs: Sequence[str | Path], out: str | Path, title: str | None = N
         a_w.text(0.5, 0.5, "no best_at_w columns in these runs", ha="center", va="center", transform=a_w.transAxes)
     label = fitness_label(data)
     a_fit.set(title="Fitness per generation", ylabel=label)
-    a_w.set(title="Best genome at each shared weight", ylabel=label.replace("fitness: ", "score: ").replace("fitness (", "score ("))
+    a_w.set(
+        title="Best genome at each shared weight",
+        ylabel=label.replace("fitness: ", "score: ").replace("fitness (", "score ("),
+    )
     a_conn.set(title="Network size", ylabel="enabled connections")
     a_ep.set(title="Evaluation cost", ylabel="episodes per generation")
     for a in axes.flat:
         a.set_xlabel("generation")
         a.grid(alpha=0.3)
     a_ep.set_ylim(bottom=0)
+    a_total.set_ylim(bottom=0)
+    a_total.set_ylabel("total episodes so far (dotted)")
+    a_ep.legend(
+        handles=[
+            Line2D([], [], color=grey, lw=1.4, label="per generation"),
+            Line2D([], [], color=grey, ls=":", label="total so far (right axis)"),
+        ],
+        fontsize=8,
+        loc="center right",
+    )
     handles = [Line2D([], [], color=colors[k % len(colors)], lw=2.5) for k in range(len(data))]
     labels = [r.name + (f" ({r.task})" if r.task else "") for r in data]
-    fig.legend(handles, labels, loc="upper center", ncol=min(4, len(data)), fontsize=9, frameon=False, bbox_to_anchor=(0.5, 0.965))
-    fig.suptitle(title or f"{len(data)} run{'s' if len(data) > 1 else ''}: metrics per generation", fontsize=12, y=0.995)
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=min(4, len(data)),
+        fontsize=9,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.965),
+    )
+    fig.suptitle(
+        title or f"{len(data)} run{'s' if len(data) > 1 else ''}: metrics per generation", fontsize=12, y=0.995
+    )
     rows_of_legend = (len(data) + 3) // 4
     fig.tight_layout(rect=(0, 0, 1, 0.94 - 0.03 * (rows_of_legend - 1)))
     out = Path(out)

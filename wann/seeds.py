@@ -1,7 +1,8 @@
 """Seeds and shared constants: every random choice in wann derives from a few named numbers.
 
 A search derives each generation's random numbers from (run seed, generation, purpose) with
-`derived_rng`, so a resumed run draws exactly what an uninterrupted one would. Evaluation seeds
+`derived_rng`, so a resumed run draws exactly what an uninterrupted one would (island k of an
+island run searches with its own seed drawn from (run seed, k, ISLAND)). Evaluation seeds
 live in separate ranges so that no score is measured on an episode a search or a training run
 has seen:
 
@@ -21,6 +22,8 @@ DEFAULT_SHARED_WEIGHTS: tuple[float, ...] = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 #: purposes of `derived_rng` within a search generation
 INIT, SELECT, ROLLOUT = 0, 1, 2
+#: purpose of an island's own search seed: `derived_rng(run seed, island index, ISLAND)`
+ISLAND = 3
 
 TEST_SEED = 2**20
 SELECTION_OFFSET = 10_000_000

@@ -35,6 +35,9 @@ An experiment file looks like::
     [limits]                  # optional: raise the sanity bounds of `wann.limits` (cluster runs)
     population = 100000
 
+    [islands]                 # optional: an island run (`wann.search.island_settings`)
+    count = 4
+
 Every key is checked: an unknown or misspelt key, a wrong type, a NaN or infinite number, an
 out-of-range value or a size above its bound (`wann.limits`) raises `ConfigError` naming the
 field and the fix, before any work starts. An empty file is refused (it would otherwise start the
@@ -63,6 +66,7 @@ from wann import activations
 from wann.errors import ConfigError
 from wann.files import read_text
 from wann.limits import MAX_ABS_WEIGHT, MAX_WORKERS, SEED_LIMIT, Limits
+from wann.search.island_settings import ISLAND_CHECKS, IslandSettings, check_islands
 from wann.search.variation import VariationSettings
 from wann.seeds import DEFAULT_SHARED_WEIGHTS
 
@@ -105,6 +109,7 @@ class Experiment:
     variation: VariationSettings = VariationSettings()
     execution: ExecutionSettings = ExecutionSettings()
     limits: Limits = Limits()
+    islands: IslandSettings | None = None  # [islands]: an island run (`wann.search.islands`)
 
     @property
     def task_spec(self) -> dict[str, Any]:
@@ -129,7 +134,8 @@ class Experiment:
             return self.resolved().to_toml()
         lines = [f"name = {_toml_value(self.name)}", f"seed = {self.seed}", "", "[task]"]
         lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in self.task_spec.items()]
-        sections = ("search", "variation", "execution") + (("limits",) if self.limits != Limits() else ())
+        sections = ("search", "variation", "execution") + (("islands",) if self.islands is not None else ())
+        sections += ("limits",) if self.limits != Limits() else ()
         for section in sections:
             lines += ["", f"[{section}]"]
             obj = getattr(self, section)
@@ -214,6 +220,7 @@ CHECKS: dict[str, Any] = {
     "execution.workers": lambda v: None if 0 <= v <= MAX_WORKERS else f"must be in [0, {MAX_WORKERS}]",
     "seed": lambda v: None if 0 <= v < SEED_LIMIT else "must be in [0, 2**32)",
     **{f"limits.{f.name}": _positive_int(1) for f in fields(Limits)},
+    **ISLAND_CHECKS,
 }
 
 #: settings bounded by a `Limits` field (setting -> limit name)
@@ -320,7 +327,7 @@ def _section(cls, data: Any, prefix: str, source: str | None):
 
 def experiment_from_dict(data: dict[str, Any], source: str | None = None) -> Experiment:
     """Validate a parsed TOML document into an Experiment (ConfigError on the first problem)."""
-    top = {"name", "seed", "task", "search", "variation", "execution", "limits"}
+    top = {"name", "seed", "task", "search", "variation", "execution", "limits", "islands"}
     if not data:
         raise ConfigError(
             "experiment",
@@ -355,7 +362,10 @@ def experiment_from_dict(data: dict[str, Any], source: str | None = None) -> Exp
     limits = _section(Limits, data.get("limits", {}), "limits", source)
     if search.population * (1 - search.cull) < 2:
         raise ConfigError("search.cull", "leaves fewer than 2 parents; lower cull or raise population", source)
-    exp = Experiment(name, seed, dict(task), search, variation, execution, limits)
+    islands = _section(IslandSettings, data["islands"], "islands", source) if "islands" in data else None
+    if islands is not None:
+        check_islands(islands, search, source)
+    exp = Experiment(name, seed, dict(task), search, variation, execution, limits, islands)
     check_bounds(exp, source)
     # the task must exist and accept its options (raises ConfigError naming task.*)
     from wann.tasks import make_task

@@ -39,6 +39,10 @@ class RunResult:
 
 def make_executor(exp: Experiment, executor: str | None = None, workers: int | None = None, address: str | None = None):
     kind = executor or exp.execution.executor
+    if exp.islands is not None:  # one actor per island (`wann.search.island_run`)
+        from wann.search.island_run import make_island_executor
+
+        return make_island_executor(exp, kind, address)
     if kind == "serial":
         from wann.executor import SerialExecutor
 
@@ -84,7 +88,12 @@ def run_search(
     without writing anything. reporters: extra `Reporter`s, called after the folder's own
     (champion, metrics, checkpoint) and the progress line. stop_after: finish at most this many
     generations in this call. prepared: a folder already checked and locked by `prepare` (the
-    CLI does this before starting Ray); it is released at the end either way."""
+    CLI does this before starting Ray); it is released at the end either way. An experiment with
+    ``[islands]`` runs as islands (`wann.search.island_run.run_islands`, same arguments)."""
+    if exp.islands is not None:
+        from wann.search.island_run import run_islands
+
+        return RunResult(*run_islands(exp, out, executor, resume, progress, stop_after, prepared, reporters))
     task = task_from_spec(exp.task)
     if out is not None and prepared is None:
         prepared = prepare(exp, out, resume)

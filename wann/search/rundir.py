@@ -28,12 +28,15 @@ from typing import Any
 from wann.errors import ConfigError
 from wann.files import FolderLock, atomic_write_text, check_writable_folder, read_text, visible_entries
 from wann.search.experiment import Experiment, experiment_identity
+from wann.search.island_files import check_resume_islands
 from wann.search.search import SearchState
 from wann.tasks import task_from_spec
 
 CHECKPOINT_FORMAT = "wann.checkpoint/1"
 #: files a run writes (anything else in a run folder was not made by `wann search`)
 RUN_FILES = ("experiment.toml", "metrics.csv", "checkpoint.json", "champion.json", "champions")
+#: and an island run's (`wann.search.island_files`)
+ISLAND_RUN_FILES = ("islands", "migrations.csv")
 
 
 class RunDir:
@@ -197,6 +200,8 @@ def _check_resume(exp: Experiment, run: RunDir, out: Path) -> tuple[SearchState,
             f"{out} holds {what}: it is not a resumable run (stopped before its first checkpoint, or not made by "
             "wann search). Start a new run in another --out (nothing was changed)",
         )
+    if exp.islands is not None:  # an island run's files (`wann.search.island_files`)
+        return check_resume_islands(exp, run, out)
     doc = run.read_checkpoint()
     if doc.get("experiment_id") != experiment_identity(exp):
         raise ConfigError(

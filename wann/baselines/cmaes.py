@@ -23,6 +23,7 @@ full weight vectors (P, C) on S episode seeds as (returns (P, S), steps (P, S)).
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable
 
@@ -37,6 +38,28 @@ from wann.tasks.base import TaskKind
 from wann.weighted import WeightedNetwork
 
 Progress = Callable[[str], None]
+
+#: the shortest time between two progress messages of a training run (checkpoints aside)
+PROGRESS_EVERY_S = 5.0
+
+
+class Every:
+    """Calls true at most once per `seconds` (default `PROGRESS_EVERY_S`; the first `seconds`
+    after it was made or reset): a training loop's progress messages, without touching its
+    numbers."""
+
+    def __init__(self, seconds: float | None = None):
+        self.seconds = PROGRESS_EVERY_S if seconds is None else seconds
+        self.reset()
+
+    def reset(self) -> None:
+        self.last = time.monotonic()
+
+    def __call__(self) -> bool:
+        if time.monotonic() - self.last >= self.seconds:
+            self.reset()
+            return True
+        return False
 
 
 def score(executor, net: WeightedNetwork, episodes: int = 100, seed: int = TEST_SEED) -> dict[str, float]:
@@ -155,6 +178,7 @@ def cmaes(
     plan = generation_plan(budget_episodes, per_gen, list(marks) + list(snaps))
     checkpoints = []
     done = 0
+    tick = Every()
     for gen, e in enumerate(plan, start=1):
         xs = np.asarray(es.ask())
         rows = np.repeat(weights[None, :], len(xs), axis=0)
@@ -167,6 +191,12 @@ def cmaes(
                 es.tell([xs[i] for i in told], [-fit[i] for i in told])
         budget.add(e, steps, clock.lap())
         done += e
+        if progress and tick():
+            scored = fit[told]
+            progress(
+                f"{label}: generation {gen}/{len(plan)}, {offset + done}/{total} episodes, "
+                f"candidates' mean return {scored.mean():.1f} (best {scored.max():.1f})"
+            )
         if done in snaps and snapshots is not None:
             w = weights.copy()
             w[free] = es.result.xfavorite
@@ -187,6 +217,7 @@ def cmaes(
                 }
             )
             if progress:
+                tick.reset()
                 progress(
                     f"{label}: {f:.0%} of {total} episodes, "
                     f"mean {s['mean']:.1f} on {checkpoint_episodes} held-out episodes"
@@ -252,6 +283,8 @@ def fit_masked(
 
 __all__ = [
     "FROM_INIT_SIGMA",
+    "PROGRESS_EVERY_S",
+    "Every",
     "Progress",
     "budget_marks",
     "cmaes",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wann import activations
+from wann.baselines.cmaes import Every, Progress
 from wann.baselines.common import CHECKPOINTS, Budget, TrainResult
 from wann.baselines.inits import check_scheme, torch_init_linear
 from wann.weighted import WeightedNetwork, live_mask, mlp_genome, with_mask
@@ -201,10 +202,14 @@ def train_examples(
     batch_size: int = 64,
     cuts=(),
     on_cut=None,
+    progress: Progress | None = None,
+    label: str = "adam",
 ) -> None:
     """Adam on minibatches of `batch_size` over reshuffled epochs for exactly `examples`
     training examples; the batch that would cross one of `cuts` (example counts) or the end is
-    trimmed, and `on_cut(n)` is called after n examples for each cut n (its time not charged)."""
+    trimmed, and `on_cut(n)` is called after n examples for each cut n (its time not charged).
+    progress: a message (examples, epochs, the last minibatch's loss) at most every
+    `cmaes.PROGRESS_EVERY_S` seconds."""
     torch = _torch()
     xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -212,6 +217,7 @@ def train_examples(
     stops = sorted({int(c) for c in cuts if 0 < c <= examples})
     done, perm, pos = 0, torch.randperm(len(xt), generator=g), 0
     t0 = time.process_time()
+    tick = Every()
     while done < examples:
         if pos >= len(xt):
             perm, pos = torch.randperm(len(xt), generator=g), 0
@@ -224,6 +230,11 @@ def train_examples(
         loss.backward()
         opt.step()
         done += n
+        if progress and tick():
+            progress(
+                f"{label}: {done}/{examples} examples (epoch {done / len(xt):.1f} of {examples / len(xt):g}), "
+                f"minibatch loss {float(loss.detach()):.3f}"
+            )
         if done in stops and on_cut:
             budget.add(0, 0, time.process_time() - t0)
             on_cut(done)
@@ -240,9 +251,12 @@ def torch_accuracy(task, model) -> float:
     return float((pred == y).mean())
 
 
-def _checkpointing(task, model, total: int, offset: int, n_train: int, out: list):
+def _checkpointing(
+    task, model, total: int, offset: int, n_train: int, out: list, progress: Progress | None = None, label: str = ""
+):
     """Checkpoint marks of a `total`-example budget falling in this stage (which starts after
-    `offset` examples): (cuts local to the stage, on_cut callback)."""
+    `offset` examples): (cuts local to the stage, on_cut callback; `progress`: one message per
+    checkpoint)."""
     marks: dict[int, list[float]] = {}
     for f in CHECKPOINTS:
         m = max(1, round(f * total))
@@ -253,6 +267,8 @@ def _checkpointing(task, model, total: int, offset: int, n_train: int, out: list
         for f in marks.get(n, ()):
             acc = torch_accuracy(task, model)
             out.append({"fraction": f, "episodes": offset + n, "epochs": (offset + n) / n_train, "accuracy": acc})
+            if progress:
+                progress(f"{label or 'adam'}: {f:.0%} of {total} examples, test accuracy {acc:.4f}")
 
     return list(marks), on_cut
 
@@ -286,19 +302,21 @@ def train_parent(
     init: str = "default",
     init_seed: int | None = None,
     snapshot_fractions=SNAPSHOT_FRACTIONS,
+    progress: Progress | None = None,
 ) -> Parent:
     """The dense MLP (`build_mlp` with `init`, `init_seed`) trained with Adam for exactly
     ``epochs x n_train`` examples (minibatch order from `seed`). Its weights are kept after each
     fraction f of `snapshot_fractions` of the examples (after ``max(1, round(f x total))``, the
     rule of the checkpoints; a batch crossing such a cut is trimmed, as at a checkpoint, so a
-    fraction that is not a checkpoint fraction changes the minibatches)."""
+    fraction that is not a checkpoint fraction changes the minibatches). progress: messages
+    during training (at most every few seconds, and at each checkpoint)."""
     p0 = time.process_time()
     x, y = task.split("train")
     model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x, init=init, init_seed=init_seed)
     init_w = flat_weights(model, fold=False)
     total = int(epochs) * len(x)
     budget, ck = Budget(), []
-    cuts, on_cut = _checkpointing(task, model, total, 0, len(x), ck)
+    cuts, on_cut = _checkpointing(task, model, total, 0, len(x), ck, progress, method)
     early_at = max(1, round(REWIND_FRACTION * total))
     early = {}
     snap_at: dict[int, list[float]] = {}
@@ -316,7 +334,9 @@ def train_parent(
             snapshots[f] = flat_weights(model, fold=False)
         on_cut(n)
 
-    train_examples(model, x, y, total, seed, budget, cuts=[*cuts, early_at, *snap_at], on_cut=cut)
+    train_examples(
+        model, x, y, total, seed, budget, cuts=[*cuts, early_at, *snap_at], on_cut=cut, progress=progress, label=method
+    )
     snapshots[1.0] = flat_weights(model, fold=False)
     for fs in snap_at.values():  # a cut past the end (no examples at all): the final weights
         for f in fs:
@@ -343,8 +363,9 @@ def train_dense(
     method: str = "dense",
     init: str = "default",
     init_seed: int | None = None,
+    progress: Progress | None = None,
 ):
-    """Returns (TrainResult, model, initial flat weights); `init`, `init_seed` as in
+    """Returns (TrainResult, model, initial flat weights); `init`, `init_seed`, `progress` as in
     `train_parent` (recorded in the result's info)."""
-    p = train_parent(task, hidden, epochs, seed, method, init=init, init_seed=init_seed)
+    p = train_parent(task, hidden, epochs, seed, method, init=init, init_seed=init_seed, progress=progress)
     return p.result, p.model, p.init

@@ -33,7 +33,10 @@ def cmd_compare(args) -> int:
     study = load_study(args.study, out=args.out).slice(args.tasks, args.seeds)
     warn_rendering([t.spec for t in study.tasks], "compare")
     kw = {"workers": args.workers, "address": args.address, "progress": not args.quiet, "max_cells": args.max_cells}
-    res = run_study(study, executor=args.executor, **kw)
+    from wann.study.progress import study_reporters_from_settings
+
+    extra = study_reporters_from_settings(tensorboard=args.tensorboard, name=study.name)
+    res = run_study(study, executor=args.executor, reporters=extra, **kw)
     if args.report and not res.failed and not res.skipped:
         from wann.analysis.report import write_report
 
@@ -69,6 +72,9 @@ def cmd_search(args) -> int:
     if args.resume and not args.out:
         raise ConfigError("--resume", "needs --out RUN_DIR naming the run to continue")
     out = Path(args.out) if args.out else Path("runs") / f"{exp.name}-s{exp.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    from wann.search.reporters import reporters_from_settings
+
+    extra = reporters_from_settings(tensorboard=args.tensorboard, run_name=out.name)
     prepared = prepare(exp, out, args.resume)  # checked and locked before Ray starts
     warn_rendering([exp.task], "search")
     try:
@@ -83,7 +89,8 @@ def cmd_search(args) -> int:
             f"{exp.search.generations} generations, executor {type(executor).__name__}, {start} -> {out}",
             file=sys.stderr,
         )
-        result = run_search(exp, out, executor=executor, resume=args.resume, progress=not args.quiet, prepared=prepared)
+        kw = {"resume": args.resume, "progress": not args.quiet, "prepared": prepared, "reporters": extra}
+        result = run_search(exp, out, executor=executor, **kw)
     finally:
         executor.close()
         prepared.release()

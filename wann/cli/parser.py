@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=_positive(int, 0, MAX_WORKERS), help="Ray evaluator actors (0 = one per CPU)")
     s.add_argument("--address", help=address)
     s.add_argument("--quiet", action="store_true", help="no progress display")
+    s.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard event files to DIR/<run folder name>")
 
     model = "genome JSON (a run's champion.json) or network JSON (a `wann train` folder's METHOD.json)"
     sh = sub.add_parser("show", help="summarise a genome or network file and optionally draw it")
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-cells", type=_positive(int, 1), help="stop after this many cells (rerun to resume)")
     c.add_argument("--report", action="store_true", help="write the report when the study is done")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
+    c.add_argument("--tensorboard", metavar="DIR", help="also write the study's TensorBoard event files to DIR/<name>")
 
     r = sub.add_parser("report", help="write the Markdown + HTML report of a study's results folder")
     r.add_argument("run_dir", help="a study's results folder (holds study.json and results.parquet)")

@@ -13,7 +13,9 @@ The run loop (`wann.search.run.run_search`) calls, in order, for every reporter:
 
 A run folder is written by three of them, in this order, so that the checkpoint is always the
 last file of a generation (a kill leaves the folder resumable): `ChampionFiles`, `MetricsCSV`,
-`Checkpoint`. `ProgressLine` is the terminal display. A user adds their own in a few lines::
+`Checkpoint`. `ProgressLine` is the terminal display (at most 100 columns). `TensorBoard` writes
+TensorBoard event files (optional: ``pip install 'wann[tracking]'``); `reporters_from_settings`
+builds the optional ones a command line asks for. A user adds their own in a few lines::
 
     class Best(wann.Reporter):
         def new_best(self, genome, generation):
@@ -24,11 +26,14 @@ last file of a generation (a kill leaves the folder resumable): `ChampionFiles`,
 
 from __future__ import annotations
 
+import numbers
+import shutil
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from wann.genome import Genome
+from wann.genome import BIAS, INPUT, OUTPUT, Genome
 from wann.search.rundir import RunDir
 from wann.search.search import SearchState
 
@@ -83,47 +88,346 @@ class Checkpoint(Reporter):
 
 
 class ProgressLine(Reporter):
-    """One status line per generation (at most ~100 characters): on a terminal it rewrites
-    itself, elsewhere it prints about 40 lines per run. `distributed`: add the Ray executor's
-    figures (workers, restarts, compute vs dispatch time, memory)."""
+    """One status line per generation, at most `WIDTH` (100) columns: generation / total, the
+    generation's best and mean fitness and the best ever, the best genome's connections,
+    episodes per second and the time left (classification tasks: the cross-entropy, labelled
+    ``xent``: fitness is its negative). On a terminal it rewrites itself; elsewhere it prints
+    about 40 lines per run. A resumed run first says from which generation. `distributed`: add
+    the Ray executor's workers (and restarts, if any)."""
 
     def __init__(self, stream=None, distributed: bool = False):
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        self.tty = _isatty(self.stream)
         self.distributed = distributed
+        self._open = False  # a rewritten line is on screen without its newline
 
     def start(self, info: dict[str, Any]) -> None:
         self.total, self.first = info["total"], info["start"]
         self.t0 = time.monotonic()
+        self.episodes = 0
         self.every = max(1, (self.total - self.first) // 40)
+        self.xent = is_classification(info.get("experiment"))
+        if self.first > 0:
+            where = f" from {info['out']}" if info.get("out") is not None else ""
+            left = self.total - self.first
+            self.stream.write(
+                f"resumed at generation {self.first}/{self.total}{where}: {max(0, left)} generation(s) to go\n"
+            )
+            self.stream.flush()
 
     def generation(self, state: SearchState, report: dict[str, Any]) -> None:
         g = report["generation"] + 1
         done = g - self.first
         el = time.monotonic() - self.t0
+        self.episodes += int(report.get("episodes", 0))
         eta = el / done * (self.total - g) if done else 0.0
-        extra = ""
-        if self.distributed:
-            extra = (
-                f" | workers {report['workers']} restarts {report['restarts']}"
-                f" compute {report['compute_s']:.2f}s dispatch {report['dispatch_s']:.2f}s"
-                f" rss driver {report['driver_rss_mb']:.0f}M evaluator {report['evaluator_rss_mb_max']:.0f}M"
-            )
-        line = (
-            f"gen {g:>5}/{self.total}  best {report['best_fitness']:8.2f}  "
-            f"mean {report['mean_fitness']:8.2f}  best-ever {report['best_ever_fitness']:8.2f}  "
-            f"conns {report['best_connections']:3d}  {report['gen_wall_s']:5.2f}s/gen  "
-            f"eta {hms(eta)}{extra}"
-        )
+        rate = self.episodes / el if el > 0 else 0.0
+        line = format_progress(report, self.total, eta, rate, self.xent, self.distributed)
         if self.tty:
-            self.stream.write("\r" + line.ljust(120)[:220])
+            width = min(WIDTH, shutil.get_terminal_size((WIDTH + 1, 24)).columns - 1)
+            self.stream.write("\r" + line[:width].ljust(width))
+            self._open = g != self.total
             if g == self.total:
                 self.stream.write("\n")
         elif done % self.every == 0 or g == self.total or done == 1:
             self.stream.write(line + "\n")
         self.stream.flush()
 
+    def end(self, state: SearchState) -> None:
+        if self._open:  # stopped early (stop_after, an error): end the rewritten line
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+
+
+#: the widest progress line
+WIDTH = 100
+
+
+def format_progress(
+    report: dict[str, Any],
+    total: int,
+    eta_s: float,
+    episodes_per_s: float,
+    xent: bool = False,
+    distributed: bool = False,
+) -> str:
+    """The progress line of one generation's metrics row (at most `WIDTH` characters): the
+    fields are dropped from the least useful (best ever, then the executor's) when they do not
+    fit."""
+    g = report["generation"] + 1
+    n = len(str(total))
+
+    def fit(v: float) -> str:
+        return f"{-v:8.4f}" if xent else _fixed(v)
+
+    head = f"gen {g:>{n}}/{total}  " + ("xent " if xent else "")
+    best = f"best {fit(report['best_fitness'])}  mean {fit(report['mean_fitness'])}"
+    ever = f"  ever {fit(report['best_ever_fitness'])}"
+    tail = f"  conns {report['best_connections']:>4d}  {_si(episodes_per_s):>5} ep/s  eta {hms(eta_s)}"
+    ex = ""
+    if distributed:
+        ex = f"  w{report.get('workers', 1)}" + (f" r{report['restarts']}" if report.get("restarts") else "")
+    for parts in ((head, best, ever, tail, ex), (head, best, tail, ex), (head, best, tail)):
+        line = "".join(parts)
+        if len(line) <= WIDTH:
+            return line
+    return line[:WIDTH]
+
+
+def _fixed(v: float) -> str:
+    """A fitness in 8 characters: two decimals, or 3 (then 2) significant digits when it is large."""
+    for form in ("8.2f", "8.3g", "8.2g"):
+        s = f"{v:{form}}"
+        if len(s) <= 8:
+            break
+    return s
+
+
+def _si(x: float) -> str:
+    """123, 1.2k, 12.3k, 123k, 1.2M: a rate in at most 5 characters."""
+    for div, unit in ((1e6, "M"), (1e3, "k")):
+        if x >= div:
+            v = x / div
+            return f"{v:.1f}{unit}" if v < 100 else f"{v:.0f}{unit}"
+    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+
+
+def is_classification(exp) -> bool:
+    """Whether an experiment's task is a classification data set (fitness: -cross-entropy),
+    decided without building it."""
+    if exp is None:
+        return False
+    task = getattr(exp, "task", None)
+    if task is not None and not isinstance(task, dict):
+        return getattr(task, "kind", "") == "classify"
+    from wann.tasks import classify
+
+    return isinstance(task, dict) and task.get("name") in classify.DATASETS
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
 
 def hms(s: float) -> str:
     s = int(s)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+# ---- TensorBoard --------------------------------------------------------------------------------
+
+#: metrics.csv column -> TensorBoard tag of the per-generation scalars (and every
+#: ``best_at_w<w>`` column as ``shared_weight/best_at_w<w>``: the best genome at that weight)
+TENSORBOARD_SCALARS: dict[str, str] = {
+    "best_fitness": "fitness/best",
+    "mean_fitness": "fitness/mean",
+    "median_fitness": "fitness/median",
+    "best_max": "fitness/best_max",
+    "best_ever_fitness": "fitness/best_ever",
+    "best_connections": "structure/best_connections",
+    "mean_connections": "structure/mean_connections",
+    "best_nodes": "structure/best_nodes",
+    "mean_nodes": "structure/mean_nodes",
+    "episodes": "budget/episodes",
+    "total_episodes": "budget/total_episodes",
+    "total_env_steps": "budget/total_env_steps",
+    "wall_s": "time/wall_s",
+    "cpu_s": "time/cpu_s",
+    "gen_wall_s": "time/gen_wall_s",
+    "gen_cpu_s": "time/gen_cpu_s",
+    "workers": "executor/workers",
+    "restarts": "executor/restarts",
+}
+
+#: what `--tensorboard` needs, and how to get it
+TENSORBOARD_HINT = "needs the tensorboard package: pip install 'wann[tracking]' (or tensorboard==2.21.0)"
+
+
+def tensorboard_tags(report: dict[str, Any]) -> dict[str, str]:
+    """The metrics columns of a generation's row that `TensorBoard` logs -> their tags."""
+    tags = {k: t for k, t in TENSORBOARD_SCALARS.items() if k in report}
+    tags.update({k: f"shared_weight/{k}" for k in report if k.startswith("best_at_w")})
+    return tags
+
+
+class EventFile:
+    """One TensorBoard event file in `logdir`, written with the tensorboard package's own
+    writer (`EventFileWriter`; no TensorFlow, no torch): scalars and markdown text. ConfigError
+    naming `field` when tensorboard is not installed or `logdir` cannot be written, raised by
+    `check` before any work."""
+
+    def __init__(self, logdir: str | Path, field: str = "--tensorboard"):
+        self.logdir, self.field = Path(logdir), field
+        self._writer = None
+
+    def check(self) -> None:
+        from wann.files import check_writable_folder
+
+        _tb(self.field)
+        check_writable_folder(self.logdir, self.field)
+
+    def open(self) -> None:
+        if self._writer is None:
+            ew = _tb(self.field)["EventFileWriter"]
+            self.logdir.mkdir(parents=True, exist_ok=True)
+            self._writer = ew(str(self.logdir), flush_secs=10)
+
+    def _event(self, step: int, **fields) -> None:
+        self.open()
+        pb = _tb(self.field)
+        self._writer.add_event(pb["event_pb2"].Event(wall_time=time.time(), step=int(step), **fields))
+
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        """Scalars {tag: value} at `step` (one event; values that are not numbers are left out)."""
+        summary_pb2 = _tb(self.field)["summary_pb2"]
+        vals = [
+            summary_pb2.Summary.Value(tag=tag, simple_value=float(v))
+            for tag, v in values.items()
+            if isinstance(v, numbers.Real) and not isinstance(v, bool)
+        ]
+        if vals:
+            self._event(step, summary=summary_pb2.Summary(value=vals))
+
+    def text(self, tag: str, markdown: str, step: int) -> None:
+        """A text summary (TensorBoard's text tab renders it as markdown)."""
+        pb = _tb(self.field)
+        tensor = pb["tensor_pb2"].TensorProto(
+            dtype=pb["types_pb2"].DT_STRING,
+            string_val=[markdown.encode("utf-8")],
+            tensor_shape=pb["tensor_shape_pb2"].TensorShapeProto(),
+        )
+        meta = pb["text_metadata"].create_summary_metadata(display_name=tag, description="")
+        value = pb["summary_pb2"].Summary.Value(tag=tag, metadata=meta, tensor=tensor)
+        self._event(step, summary=pb["summary_pb2"].Summary(value=[value]))
+
+    def restart_at(self, step: int) -> None:
+        """A resumed run: TensorBoard drops what an earlier file logged at `step` or later (a
+        session START event), so the continued curves have no doubled points."""
+        event_pb2 = _tb(self.field)["event_pb2"]
+        self._event(step, session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+_TB: dict[str, Any] = {}
+
+
+def _tb(field: str) -> dict[str, Any]:
+    """tensorboard's writer and protos (imported once), or ConfigError(field) without it."""
+    if not _TB:
+        try:
+            from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+            from tensorboard.plugins.text import metadata as text_metadata
+            from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        except ImportError:
+            from wann.errors import ConfigError
+
+            raise ConfigError(field, TENSORBOARD_HINT) from None
+        _TB.update(
+            EventFileWriter=EventFileWriter,
+            event_pb2=event_pb2,
+            summary_pb2=summary_pb2,
+            tensor_pb2=tensor_pb2,
+            tensor_shape_pb2=tensor_shape_pb2,
+            types_pb2=types_pb2,
+            text_metadata=text_metadata,
+        )
+    return _TB
+
+
+class TensorBoard(Reporter):
+    """TensorBoard event files of a search in `logdir` (``tensorboard --logdir LOGDIR``): per
+    generation, at step = the ``generation`` column of metrics.csv, the scalars of
+    `TENSORBOARD_SCALARS` (best / mean / median / best-ever fitness, the best genome at each
+    shared weight, connections and nodes, episodes, wall and CPU seconds, workers); the
+    champion's structure as text whenever it improves (tag ``champion``); the experiment file
+    as text at the start. A resumed run appends a new event file to the same folder and tells
+    TensorBoard to drop anything logged past its checkpoint. Needs the ``tensorboard`` package
+    (``pip install 'wann[tracking]'``): ConfigError(`field`) when it is not installed, raised
+    here, before any work starts."""
+
+    def __init__(self, logdir: str | Path, field: str = "--tensorboard"):
+        self.events = EventFile(logdir, field)
+        self.events.check()
+        self.logdir = self.events.logdir
+
+    def start(self, info: dict[str, Any]) -> None:
+        self.events.open()
+        if info["start"] > 0:
+            self.events.restart_at(info["start"])
+        exp = info.get("experiment")
+        if exp is not None and hasattr(exp, "to_toml"):
+            try:
+                toml = exp.to_toml()
+            except Exception:  # a Python task object: no file form
+                toml = repr(exp)
+            self.events.text("experiment", "```toml\n" + toml + "\n```", info["start"])
+
+    def new_best(self, genome: Genome, generation: int) -> None:
+        self.events.text("champion", champion_markdown(genome), generation)
+
+    def generation(self, state: SearchState, report: dict[str, Any]) -> None:
+        tags = tensorboard_tags(report)
+        self.events.scalars({t: report[k] for k, t in tags.items()}, report["generation"])
+        self.events.flush()
+
+    def end(self, state: SearchState) -> None:
+        self.events.close()
+
+
+def champion_markdown(genome: Genome) -> str:
+    """A champion as markdown: fitness, per-weight rewards, size, activations, every enabled
+    connection (``in3 -> h12 tanh``)."""
+    from wann import activations
+    from wann.genome import summary
+
+    m, s = genome.meta, summary(genome)
+    lines = []
+    if "fitness" in m:
+        lines.append(f"**fitness** {m['fitness']:.6g} (best single weight {m.get('max_fitness', float('nan')):.6g})")
+    if m.get("shared_weights") and m.get("rewards_per_weight"):
+        pairs = ", ".join(f"{w:+g}: {r:.4g}" for w, r in zip(m["shared_weights"], m["rewards_per_weight"]))
+        lines.append(f"**at each shared weight** {pairs}")
+    acts = ", ".join(f"{k} {v}" for k, v in s["hidden_activations"].items()) or "none"
+    lines.append(
+        f"**{s['connections']} connections** ({s['disabled_connections']} disabled), {s['hidden']} hidden nodes "
+        f"({acts}), depth {s['depth']}, {len(s['inputs_used'])}/{s['inputs']} inputs used"
+    )
+    kinds = {n.id: n for n in genome.nodes}
+
+    def name(i: int) -> str:
+        n = kinds[i]
+        if n.kind == BIAS:
+            return "bias"
+        return f"{'in' if n.kind == INPUT else 'out' if n.kind == OUTPUT else 'h'}{i}"
+
+    edges = [
+        f"{name(c.source)} -> {name(c.destination)} ({activations.NAMES[kinds[c.destination].activation]})"
+        for c in genome.connections
+        if c.enabled
+    ]
+    return "\n\n".join(lines) + "\n\n```\n" + "\n".join(edges) + "\n```"
+
+
+def reporters_from_settings(tensorboard: str | Path | None = None, run_name: str | None = None) -> list[Reporter]:
+    """The optional reporters a command line asks for, built (and checked: ConfigError naming
+    ``--tensorboard``) before any work starts. tensorboard: a TensorBoard log folder; the
+    run's event files go to ``tensorboard/run_name`` (the run folder's name, so that several
+    runs sit side by side under one ``tensorboard --logdir``), or to the folder itself
+    without a name."""
+    out: list[Reporter] = []
+    if tensorboard:
+        logdir = Path(tensorboard) / run_name if run_name else Path(tensorboard)
+        out.append(TensorBoard(logdir))
+    return out

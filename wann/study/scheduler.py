@@ -16,102 +16,29 @@ accuracy).
 
 from __future__ import annotations
 
-import math
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from wann.errors import ConfigError
 from wann.executor import SerialCellRunner
 from wann.files import FolderLock, check_writable_folder
 from wann.study.cell import run_cell
 from wann.study.plan import SEARCH, Cell, plan
+from wann.study.progress import ProgressLines, StudyReporter, TensorBoardStudy, study_reporters_from_settings
 from wann.study.results import StudyDir, write_table
 from wann.study.spec import Study
 
-
-class StudyReporter:
-    """Hooks of a running study (all optional): ``start(info)`` once (info: ``study``, ``cells``
-    in the grid, ``done`` already, ``todo``, ``concurrency``); ``cell_done(cell, doc, error,
-    status)`` after each cell (doc: its `CellResult` document, or None with `error`; status:
-    ``done``, ``running``, ``failed`` counts and the ``pending`` cells); ``end(result)`` once with
-    the `StudyResult`."""
-
-    def start(self, info: dict[str, Any]) -> None:
-        pass
-
-    def cell_done(self, cell: Cell, doc: dict | None, error: str | None, status: dict[str, Any]) -> None:
-        pass
-
-    def end(self, result: StudyResult) -> None:
-        pass
-
-
-class ProgressLines(StudyReporter):
-    """One line per finished cell: cells done / running / failed, elapsed, an estimate of the
-    time left, and which cell finished in how long."""
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-        self.kind_times: dict[str, list[float]] = {}
-
-    def start(self, info: dict[str, Any]) -> None:
-        self.total, self.concurrency = info["cells"], max(1, info["concurrency"])
-        self.t0 = time.monotonic()
-        study = info["study"]
-        self._print(
-            f"study {study.name}: {info['cells']} cells ({info['done']} already done, {info['todo']} to run) "
-            f"on {info['concurrency']} worker(s); results in {study.out}"
-        )
-
-    def eta(self, pending: list[Cell]) -> float:
-        """Seconds of work left / concurrency: each pending cell costs the mean of its (task, kind)
-        so far, else of its kind, else the median of all finished cells that are not searches
-        (a search is minutes, an untrained assessment a second: neither stands in for the other)."""
-        others = [x for k, v in self.kind_times.items() if not k.endswith("/search") for x in v]
-        if not others and not pending:
-            return 0.0
-        fallback = float(np.median(others)) if others else math.nan
-        by_kind: dict[str, list[float]] = {}
-        for key, v in self.kind_times.items():
-            by_kind.setdefault(key.split("/", 1)[1], []).extend(v)
-        work = 0.0
-        for c in pending:
-            seen = self.kind_times.get(f"{c.task}/{c.kind}") or by_kind.get(c.kind)
-            work += float(np.mean(seen)) if seen else fallback
-        return work / self.concurrency
-
-    def cell_done(self, cell: Cell, doc: dict | None, error: str | None, status: dict[str, Any]) -> None:
-        if doc is not None:
-            self.kind_times.setdefault(f"{cell.task}/{cell.kind}", []).append(float(doc.get("wall_s", 0.0)))
-            last = f"{cell.id} {doc.get('wall_s', 0.0):.1f} s"
-        else:
-            last = f"{cell.id} FAILED: {error.strip().splitlines()[-1] if error and error.strip() else ''}"
-        eta = self.eta(status["pending"])
-        left = "?" if math.isnan(eta) else _hms(eta)
-        self._print(
-            f"[{status['done']}/{self.total} cells done | {status['running']} running | {status['failed']} failed | "
-            f"{_hms(time.monotonic() - self.t0)} elapsed | ~{left} left] {last}"
-        )
-
-    def end(self, result: StudyResult) -> None:
-        self._print(
-            f"study: {result.done}/{self.total} cells done, {len(result.failed)} failed, "
-            f"{len(result.skipped)} skipped; table {result.table}"
-        )
-
-    def _print(self, line: str) -> None:
-        print(line, file=self.stream, flush=True)
-
-
-def _hms(s: float) -> str:
-    s = int(s)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+# the reporters live in `wann.study.progress`; these names stay importable from here
+__all__ = [
+    "ProgressLines",
+    "StudyReporter",
+    "StudyResult",
+    "TensorBoardStudy",
+    "run_study",
+    "study_reporters_from_settings",
+]
 
 
 @dataclass
@@ -135,8 +62,10 @@ def run_study(
     """Run (or resume) every cell of `study` not yet finished in `study.out`.
 
     executor: "serial" or "ray" (default: the study's); workers: cells at once (0 = one per CPU);
-    address: a Ray cluster. progress: the progress lines (a `ProgressLines` reporter); reporters:
-    further `StudyReporter`s. max_cells: stop after this many cells finish in this call."""
+    address: a Ray cluster. progress: the progress display on stderr (a `ProgressLines`
+    reporter: one line per event, or a live view on a terminal); reporters: further
+    `StudyReporter`s (e.g. `TensorBoardStudy`). max_cells: stop after this many cells finish in
+    this call."""
     sd = StudyDir(study.out)
     check_writable_folder(sd.path, "out")
     lock = FolderLock(sd.path, "out", command=f"wann compare {study.name}")
@@ -208,6 +137,14 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
     def blocked(c: Cell) -> bool:
         return any(d in failed or d in skipped for d in c.deps)
 
+    def status() -> dict:
+        return {
+            "done": len(docs),
+            "running": runner.running(),
+            "failed": len(failed) + len(skipped),
+            "pending": pending,
+        }
+
     def finish(c: Cell, doc: dict | None, err: str | None) -> None:
         nonlocal finished_now
         if doc is not None:
@@ -222,14 +159,9 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
             if blocked(p):
                 pending.remove(p)
                 skipped.append(p.id)
-        status = {
-            "done": len(docs),
-            "running": runner.running(),
-            "failed": len(failed) + len(skipped),
-            "pending": pending,
-        }
+        now = status()
         for h in hooks:
-            h.cell_done(c, doc, err, status)
+            h.cell_done(c, doc, err, now)
 
     def inputs_for(c: Cell) -> dict[str, dict]:
         # only what a cell needs (champion, parent nets), not whole documents with landscapes
@@ -241,24 +173,31 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
         return out
 
     try:
-        while (pending or runner.running()) and (max_cells is None or finished_now < max_cells):
-            while runner.running() < runner.concurrency:
-                c = next_cell()
-                if c is None:
+        try:
+            while (pending or runner.running()) and (max_cells is None or finished_now < max_cells):
+                while runner.running() < runner.concurrency:
+                    c = next_cell()
+                    if c is None:
+                        break
+                    pending.remove(c)
+                    runner.submit(c, run_cell, c, by_task[c.task], sdict, inputs_for(c))
+                    now = status()
+                    for h in hooks:
+                        h.cell_started(c, now)
+                if not runner.running():
                     break
-                pending.remove(c)
-                runner.submit(c, run_cell, c, by_task[c.task], sdict, inputs_for(c))
-            if not runner.running():
-                break
-            for c, doc, err in runner.wait():
-                finish(c, doc, err)
+                for c, doc, err in runner.wait():
+                    finish(c, doc, err)
+        finally:
+            runner.close()
+        for p in pending:
+            if p.id not in skipped and max_cells is None:
+                skipped.append(p.id)
+        table = write_table(sd.path, docs) if docs else None
+        result = StudyResult(sd.path, len(docs), failed, skipped, table)
+        for h in hooks:
+            h.end(result)
+        return result
     finally:
-        runner.close()
-    for p in pending:
-        if p.id not in skipped and max_cells is None:
-            skipped.append(p.id)
-    table = write_table(sd.path, docs) if docs else None
-    result = StudyResult(sd.path, len(docs), failed, skipped, table)
-    for h in hooks:
-        h.end(result)
-    return result
+        for h in hooks:  # the live display stops even when the study stops on an error
+            h.close()

@@ -1,0 +1,246 @@
+"""Progress a person can read: the search line fits 100 columns (swing-up and digits), a resumed
+run says from where, a study prints one line per event off a terminal and a live view on one,
+and training (CMA-ES, Adam) reports at most every few seconds without changing a number."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wann.executor import SerialExecutor
+from wann.search.experiment import Experiment, SearchSettings
+from wann.search.reporters import WIDTH, ProgressLine, format_progress
+from wann.search.run import run_search
+
+SWINGUP = Experiment(name="p", seed=1, search=SearchSettings(population=16, generations=3))
+DIGITS = Experiment(
+    name="pd", seed=0, task={"name": "digits", "batch_size": 200}, search=SearchSettings(population=16, generations=3)
+)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _screen_lines(text: str) -> list[str]:
+    return [x for x in re.split(r"[\r\n]", text) if x.strip()]
+
+
+@pytest.mark.parametrize("exp", [SWINGUP, DIGITS], ids=["swingup", "digits"])
+@pytest.mark.parametrize("stream", [io.StringIO, Terminal], ids=["log", "terminal"])
+def test_search_progress_line_fits_100_columns(exp, stream):
+    out = stream()
+    run_search(exp, executor=SerialExecutor(exp.task), progress=False, reporters=[ProgressLine(out)])
+    lines = _screen_lines(out.getvalue())
+    assert lines and max(len(x) for x in lines) <= WIDTH, lines
+    last = lines[-1]
+    for field in ("gen 3/3", "best", "mean", "conns", "ep/s", "eta"):
+        assert field in last, (field, last)
+    if exp is DIGITS:  # fitness is -cross-entropy: shown as the cross-entropy, labelled
+        assert "xent" in last
+        xent = float(last.split("best")[1].split()[0])
+        assert xent > 0
+    else:
+        assert "xent" not in last
+    if stream is Terminal:
+        assert "\r" in out.getvalue() and out.getvalue().endswith("\n")
+
+
+def test_progress_line_fits_at_the_extremes():
+    report = {
+        "generation": 99998,
+        "best_fitness": -123456.789,
+        "mean_fitness": -98765.4321,
+        "best_ever_fitness": 1e9,
+        "best_connections": 12345,
+        "workers": 128,
+        "restarts": 7,
+    }
+    for xent in (False, True):
+        line = format_progress(report, 99999, 3600 * 250.0, 3.2e6, xent=xent, distributed=True)
+        assert len(line) <= WIDTH and "gen 99999/99999" in line and "eta" in line, line
+    typical = {"best_fitness": 812.5, "mean_fitness": 301.25, "best_ever_fitness": 845.0, "best_connections": 3}
+    small = format_progress({**report, **typical, "generation": 2}, 10, 5.0, 12.0, distributed=True)
+    assert "ever" in small and " w128 r7" in small and len(small) <= WIDTH
+
+
+def test_resumed_search_says_from_which_generation(tmp_path):
+    ex = SerialExecutor(SWINGUP.task)
+    first = io.StringIO()
+    run_search(SWINGUP, tmp_path / "r", executor=ex, progress=False, stop_after=2, reporters=[ProgressLine(first)])
+    assert "resumed" not in first.getvalue()
+    again = io.StringIO()
+    run_search(SWINGUP, tmp_path / "r", executor=ex, progress=False, resume=True, reporters=[ProgressLine(again)])
+    head = again.getvalue().splitlines()[0]
+    assert head.startswith("resumed at generation 2/3") and str(tmp_path / "r") in head
+    assert "gen 3/3" in again.getvalue()
+
+
+# ---- studies ------------------------------------------------------------------------------------
+
+CELL_DONE = re.compile(
+    r"^\[(\d+)/(\d+) cells done \| (\d+) running \| (\d+) failed \| \d+:\d\d:\d\d elapsed \| ~(\S+) left\] "
+    r"(\S+) (?:[\d.]+ s|FAILED: .*)$"
+)
+CELL_STARTED = re.compile(r"^\[\d+/\d+ cells done \| .* left\] started (\S+)$")
+
+
+def test_study_off_a_terminal_prints_one_line_per_event(tmp_path):
+    from wann.study.plan import plan
+    from wann.study.progress import ProgressLines
+    from wann.study.scheduler import run_study
+    from wann.study.spec import load_study
+
+    study = load_study(_tiny_study(tmp_path))
+    out = io.StringIO()
+    res = run_study(study, progress=False, reporters=[ProgressLines(out, heartbeat_s=0)])
+    lines = out.getvalue().splitlines()
+    n = len(plan(study))
+    assert "\r" not in out.getvalue()
+    assert lines[0].startswith(f"study tiny-progress: {n} cells (0 already done, {n} to run)")
+    assert lines[-1].startswith(f"study: {n}/{n} cells done, 0 failed, 0 skipped; table ")
+    body = lines[1:-1]
+    assert len(body) == 2 * n  # one line when a cell starts, one when it finishes
+    started = [CELL_STARTED.match(x).group(1) for x in body if "] started " in x]
+    done = [CELL_DONE.match(x) for x in body if "] started " not in x]
+    assert all(done) and sorted(started) == sorted(m.group(6) for m in done) == sorted(c.id for c in plan(study))
+    assert [int(m.group(1)) for m in done] == list(range(1, n + 1)) and res.done == n
+
+
+class _Study:
+    name, out = "fake", Path("/tmp/fake-study")
+
+
+def _info(cells=3):
+    return {"study": _Study(), "cells": cells, "done": 0, "todo": cells, "concurrency": 2}
+
+
+def _cell(i, kind="dense"):
+    from wann.study.plan import Cell
+
+    return Cell(f"t/{kind}/4/s{i}", "t", kind, i, "4")
+
+
+def _status(done, running, pending=()):
+    return {"done": done, "running": running, "failed": 0, "pending": list(pending)}
+
+
+def test_study_heartbeat_lists_running_cells_when_quiet():
+    from wann.study.progress import ProgressLines
+
+    out = io.StringIO()
+    p = ProgressLines(out, display="lines", heartbeat_s=0.2, refresh_s=0.05)
+    a, b = _cell(0), _cell(1)
+    p.start(_info())
+    p.cell_started(a, _status(0, 1, [b]))
+    time.sleep(0.5)
+    p.cell_done(a, {"wall_s": 0.5}, None, _status(1, 0, [b]))
+    p.close()
+    text = out.getvalue()
+    beats = [x for x in text.splitlines() if "] running: " in x]
+    assert beats and all(f"{a.id} 0:00:0" in x for x in beats)
+    assert "\r" not in text
+
+
+@pytest.mark.parametrize("display", ["status", "live"])
+def test_study_terminal_view_shows_running_cells_and_time_left(display):
+    if display == "live":
+        pytest.importorskip("rich")
+    from wann.study.progress import ProgressLines
+
+    out = Terminal()
+    p = ProgressLines(out, display=display, refresh_s=0.05)
+    a, b, c = _cell(0), _cell(1), _cell(2)
+    p.start(_info())
+    p.cell_started(a, _status(0, 1, [b, c]))
+    p.cell_done(a, {"wall_s": 2.0}, None, _status(1, 0, [b, c]))
+    p.cell_started(b, _status(1, 1, [c]))
+    time.sleep(0.4)
+    live = out.getvalue()
+    p.cell_done(b, None, "Traceback\nRuntimeError: boom", _status(1, 0, [c]))
+    p.close()
+    text = out.getvalue()
+    assert b.id in live and "0:00:00" in live  # the running cell and its elapsed time
+    assert "~0:00:0" in live  # the time left: c costs about as much as a (2 s of the same kind)
+    finished = [x for x in re.split(r"[\r\n]", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)) if "cells done" in x]
+    assert any(CELL_DONE.match(x.strip()) and x.strip().endswith(f"{a.id} 2.0 s") for x in finished)
+    assert any(x.strip().endswith("FAILED: RuntimeError: boom") for x in finished)
+    assert p._thread is None and p._live is None
+
+
+def test_eta_counts_pending_and_what_running_cells_have_left():
+    from wann.study.progress import CellTimes
+
+    t = CellTimes()
+    assert np.isnan(t.eta([_cell(0)], 1))  # nothing known yet
+    t.add(_cell(0), 10.0)
+    assert t.eta([_cell(1), _cell(2)], 2) == pytest.approx(10.0)
+    assert t.eta([_cell(1)], 1, [(_cell(2), 4.0)]) == pytest.approx(16.0)
+    assert t.eta([], 1, [(_cell(2), 40.0)]) == 0.0
+    # an unseen kind costs the median of the finished cells that are not searches
+    t.add(_cell(9, "search"), 1000.0)
+    assert t.eta([_cell(3, "lottery_ticket")], 1) == pytest.approx(10.0)
+    assert t.eta([_cell(4, "search")], 1) == pytest.approx(1000.0)
+
+
+# ---- training -----------------------------------------------------------------------------------
+
+
+def test_cmaes_progress_is_throttled_and_changes_nothing(monkeypatch):
+    import wann.baselines.cmaes as cm
+    from wann.baselines import rl
+    from wann.tasks import make_task
+
+    task = make_task("CartPole-v1")
+    ex = SerialExecutor(task.spec())
+    quiet = rl.train_dense(ex, task, [4], 256, seed=0, test_episodes=3)
+    monkeypatch.setattr(cm, "PROGRESS_EVERY_S", 0.0)
+    msgs: list[str] = []
+    loud = rl.train_dense(ex, task, [4], 256, seed=0, test_episodes=3, progress=msgs.append)
+    assert np.array_equal(quiet.network.weights, loud.network.weights) and quiet.score == loud.score
+    gens = [m for m in msgs if ": generation " in m]
+    assert gens and re.search(r"generation \d+/\d+, \d+/256 episodes, candidates' mean return", gens[0])
+    assert any("% of 256 episodes" in m for m in msgs)  # the checkpoint messages stay
+    monkeypatch.setattr(cm, "PROGRESS_EVERY_S", 3600.0)
+    msgs.clear()
+    rl.train_dense(ex, task, [4], 256, seed=0, test_episodes=3, progress=msgs.append)
+    assert not [m for m in msgs if ": generation " in m]
+
+
+def test_adam_progress_is_throttled_and_changes_nothing(monkeypatch):
+    pytest.importorskip("torch")
+    import wann.baselines.cmaes as cm
+    from wann.baselines import supervised as sv
+    from wann.tasks import make_task
+
+    task = make_task("wine")
+    quiet = sv.train_parent(task, [8], 3, seed=0)
+    monkeypatch.setattr(cm, "PROGRESS_EVERY_S", 0.0)
+    msgs: list[str] = []
+    loud = sv.train_parent(task, [8], 3, seed=0, progress=msgs.append)
+    assert np.array_equal(quiet.result.network.weights, loud.result.network.weights)
+    assert quiet.result.score == loud.result.score and quiet.result.checkpoints == loud.result.checkpoints
+    steps = [m for m in msgs if " examples (epoch " in m]
+    assert steps and re.match(r"dense: \d+/\d+ examples \(epoch [\d.]+ of 3\), minibatch loss [\d.]+$", steps[0])
+    assert any("test accuracy" in m for m in msgs)
+
+
+def _tiny_study(folder: Path) -> Path:
+    (folder / "cp.toml").write_text(
+        'name = "cp"\n[task]\nname = "CartPole-v1"\n[search]\npopulation = 12\ngenerations = 2\nrollouts = 1\n'
+        '[execution]\nexecutor = "serial"\n'
+    )
+    p = folder / "study.toml"
+    p.write_text(
+        '[study]\nname = "tiny-progress"\nseeds = [0, 1]\nmethods = ["wann_best_shared", "dense"]\nsizes = [1.0]\n'
+        f'test_episodes = 3\nlandscape_episodes = 0\nout = "{folder / "run"}"\n'
+        '[execution]\nexecutor = "serial"\n'
+        '[[tasks]]\nlabel = "cp"\nsearch = "cp.toml"\nbudget = 64\ndense = [[4]]\n'
+    )
+    return p

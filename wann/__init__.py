@@ -11,6 +11,7 @@ The public API (everything a user needs from Python; see the README's "Python AP
     wann.assess(champion, episodes=100)                 # the paper's weight conditions
 
 - Search: `Experiment`, `SearchSettings`, `VariationSettings`, `ExecutionSettings`,
+  `IslandSettings` (an island run: ``exp.replace(islands=wann.IslandSettings(count=8))``),
   `load_experiment`, `Search` (pure ask/tell, `Search.for_task`), `SearchState`, `run_search`,
   `RunResult`, `Reporter` (hooks after each generation).
 - Networks and tasks: `Genome`, `Task`, `make_task`, `task_from_spec`, `FunctionTask` (a Python
@@ -38,6 +39,7 @@ _API: dict[str, tuple[str, str]] = {
     "SearchSettings": ("wann.search.experiment", "SearchSettings"),
     "ExecutionSettings": ("wann.search.experiment", "ExecutionSettings"),
     "VariationSettings": ("wann.search.variation", "VariationSettings"),
+    "IslandSettings": ("wann.search.island_settings", "IslandSettings"),
     "load_experiment": ("wann.search.experiment", "load_experiment"),
     "Search": ("wann.search.search", "Search"),
     "SearchState": ("wann.search.search", "SearchState"),

@@ -21,14 +21,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from wann.study.plan import SEARCH, Cell
-
-if TYPE_CHECKING:
-    from wann.study.scheduler import StudyResult
 
 
 class StudyReporter:
@@ -48,7 +45,7 @@ class StudyReporter:
     def cell_done(self, cell: Cell, doc: dict | None, error: str | None, status: dict[str, Any]) -> None:
         pass
 
-    def end(self, result: StudyResult) -> None:
+    def end(self, result: Any) -> None:  # result: a wann.study.scheduler.StudyResult
         pass
 
     def close(self) -> None:
@@ -154,7 +151,7 @@ class ProgressLines(StudyReporter):
                 last = f"{cell.id} FAILED: {error.strip().splitlines()[-1] if error and error.strip() else ''}"
             self._print(f"[{self._counts()}] {last}")
 
-    def end(self, result: StudyResult) -> None:
+    def end(self, result: Any) -> None:  # result: a wann.study.scheduler.StudyResult
         self.close()
         self._print(
             f"study: {result.done}/{self.total} cells done, {len(result.failed)} failed, "
@@ -350,7 +347,7 @@ class TensorBoardStudy(StudyReporter):
         self.events.scalars(progress, self.step)
         self.events.flush()
 
-    def end(self, result: StudyResult) -> None:
+    def end(self, result: Any) -> None:  # result: a wann.study.scheduler.StudyResult
         self.events.text(
             "study",
             f"finished: {result.done} cells done, {len(result.failed)} failed, {len(result.skipped)} skipped; "

@@ -1,6 +1,6 @@
 """The fused classic-control kernels (`wann.tasks.control`) against the real Gymnasium
 environments: identical returns and step counts, episode by episode, for shared and individual
-weights; the ``kernel`` option of `GymTask`; the measuring function of `wann.tasks.control_bench`."""
+weights; the ``kernel`` option of `GymTask`; `wann bench --task` for one of them."""
 
 import gymnasium
 import numpy as np
@@ -12,7 +12,6 @@ from wann.errors import ConfigError
 from wann.genome import HIDDEN, Genome, Node
 from wann.network import compile_genomes, edge_weights_from_connections, forward
 from wann.tasks import control, make_task
-from wann.tasks.control_bench import champion_sized_for, measure
 
 IDS = sorted(control.FUSED)
 WEIGHTS = np.array([-1.5, 0.5, 1.0, 2.0])
@@ -204,8 +203,18 @@ def test_all_activations_appear_in_the_checked_genomes():
     assert len(seen) >= len(ACTIVATIONS) - 2
 
 
-def test_measure_returns_both_rates():
-    gs = champion_sized_for(3, 1, n=2)
+def test_bench_measures_both_paths_of_one_task(capsys):
+    from wann.bench import champion_sized, run_bench
+    from wann.cli.commands import format_bench
+
+    gs = champion_sized(2, hidden=29 - 1 - 3 - 1, n_inputs=3, n_outputs=1)
     assert all(g.n_nodes == 29 and g.n_connections == 52 for g in gs)
-    rates = measure("Pendulum-v1", genomes=gs, min_cpu=0.05, numpy_genomes=1)
-    assert set(rates) >= {"fused", "numpy"} and rates["fused"] > 0 and rates["numpy"] > 0
+    r = run_bench(quick=True, progress=False, task="Pendulum-v1")
+    assert set(r) == {"unit", "Pendulum-v1"}
+    w = r["Pendulum-v1"]
+    assert w["nodes"] == 29 and w["connections"] == 52 and w["genomes"] == 64
+    assert w["network_steps_per_cpu_s"] > 0 and w["numpy_network_steps_per_cpu_s"] > 0
+    assert w["speedup_vs_numpy"] == w["network_steps_per_cpu_s"] / w["numpy_network_steps_per_cpu_s"]
+    assert "Pendulum-v1" in format_bench(r) and "numpy path" in format_bench(r)
+    with pytest.raises(ConfigError, match="bench --task"):
+        run_bench(quick=True, progress=False, task="Nope-v0")

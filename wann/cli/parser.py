@@ -177,4 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.add_argument("--quick", action="store_true", help="smaller workload (seconds, less precise)")
     b.add_argument("--scaling", action="store_true", help="also time a generation serial vs Ray")
+    b.add_argument(
+        "--task",
+        help="only this task: wann/CartPoleSwingUp-v0 or a classic-control id (CartPole-v1, Acrobot-v1, "
+        "Pendulum-v1, MountainCar-v0, MountainCarContinuous-v0); default all",
+    )
     return p

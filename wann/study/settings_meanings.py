@@ -112,14 +112,13 @@ TASK: dict[str, Key] = {
         "BipedalWalker only: remove the -100 on falling, as the reference code does", type="bool", default="`false`"
     ),
     "task.vectorized": Key(
-        "classic control through exact compiled kernels or numpy twins; `false` steps the real Gymnasium "
-        "environments",
+        "classic control through exact compiled kernels or numpy twins; `false` steps the real Gymnasium environments",
         type="bool",
         default="`true`",
     ),
     "task.kernel": Key(
-        "classic control (`vectorized = true`, no `env_kwargs`): `\"fused\"` runs network and physics in one "
-        "compiled kernel; `\"numpy\"` steps the numpy twins from Python (the same numbers, slower)",
+        'classic control (`vectorized = true`, no `env_kwargs`): `"fused"` runs network and physics in one '
+        'compiled kernel; `"numpy"` steps the numpy twins from Python (the same numbers, slower)',
         type="string",
         default='`"fused"`',
         bound='`"fused"` or `"numpy"`',

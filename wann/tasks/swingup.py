@@ -38,8 +38,8 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit
 
-from wann.errors import ConfigError
 from wann import vmath
+from wann.errors import ConfigError
 from wann.network import CompiledBatch, forward_individual_lanes, forward_shared_fused, row_arrays
 from wann.tasks.base import Task
 

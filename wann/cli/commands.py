@@ -83,13 +83,23 @@ def cmd_search(args) -> int:
         prepared.release()
         raise
     try:
-        start = f"resuming at generation {prepared.state.generation}" if prepared.state else "new run"
+        # the one line that says where a resumed run continues (the progress line does not repeat it)
+        start = "new run"
+        if prepared.state:
+            left = max(0, exp.search.generations - prepared.state.generation)
+            start = f"resuming at generation {prepared.state.generation} ({left} to go)"
         print(
             f"wann search: {exp.name} on {exp.task['name']}, population {exp.search.population}, "
             f"{exp.search.generations} generations, executor {type(executor).__name__}, {start} -> {out}",
             file=sys.stderr,
         )
-        kw = {"resume": args.resume, "progress": not args.quiet, "prepared": prepared, "reporters": extra}
+        kw = {
+            "resume": args.resume,
+            "progress": not args.quiet,
+            "prepared": prepared,
+            "reporters": extra,
+            "announced": True,
+        }
         result = run_search(exp, out, executor=executor, **kw)
     finally:
         executor.close()

@@ -192,9 +192,11 @@ STUDY: dict[str, Key] = {
     ),
     "study.half_search": Key("also assess each search's champion at half its generations", type="bool"),
     "study.out": Key(
-        "results folder, relative to the study file (`--out` overrides)",
+        "results folder, relative to the study file (`--out` overrides); without it the results go to "
+        "`runs/NAME` in the current directory (the studies in `experiments/` leave it out, so that no run "
+        "writes into their committed results)",
         type="string",
-        default="`NAME-results`",
+        default="`runs/NAME`",
     ),
     "execution.executor": Key("where cells run (`--executor`)", type="string", bound='`"ray"` or `"serial"`'),
     "execution.workers": Key("cells at once; 0 = one per CPU (`--workers`)", type="integer", bound=">= 0"),

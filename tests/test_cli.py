@@ -54,3 +54,19 @@ def test_bench_json_keys():
     assert d["champion"]["network_steps_per_cpu_s"] > 0
     assert 0 < d["champion"]["env_share"] <= 1
     assert d["champion"]["connections"] == 52 and d["champion"]["nodes"] == 29
+
+
+def test_resumed_search_says_once_from_which_generation(tmp_path):
+    """`wann search --resume` says where it continues in its first line, and only there (the
+    progress display used to repeat it)."""
+    exp = tmp_path / "tiny.toml"
+    exp.write_text(
+        'name = "tiny"\n[task]\nname = "CartPole-v1"\n[search]\npopulation = 12\ngenerations = 4\nrollouts = 1\n'
+    )
+    out = tmp_path / "run"
+    first = wann("search", exp, "--generations", "2", "--executor", "serial", "--out", out)
+    assert "resum" not in first.stderr.replace(str(tmp_path), "") and "new run" in first.stderr
+    again = wann("search", exp, "--executor", "serial", "--out", out, "--resume")
+    said = [line for line in again.stderr.replace(str(tmp_path), "").splitlines() if "resum" in line]
+    assert len(said) == 1 and "resuming at generation 2 (2 to go)" in said[0], again.stderr
+    assert "gen 4/4" in again.stderr and "done: 4 generations" in again.stdout

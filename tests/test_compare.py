@@ -355,3 +355,39 @@ def test_cells_of_an_older_format_are_recomputed_and_still_readable(serial_run, 
     other = load_study(write_study(tmp_path, landscape=1), out=run)
     again = run_study(other, progress=False, max_cells=1)
     assert again.done == res.done and json.loads(cell.read_text())["format"] == CELL_FORMAT
+
+
+def test_without_out_a_study_writes_runs_name_in_the_current_directory(tmp_path, monkeypatch, capsys):
+    """`wann compare STUDY.toml` without --out (and a study file without `out`) writes to
+    runs/NAME under the current directory, never beside the study file (in a checkout, the
+    committed results); an explicit --out still goes where it says."""
+    from wann.cli import main
+
+    (tmp_path / "files").mkdir()
+    study = tmp_path / "files" / "study.toml"
+    study.write_text(
+        '[study]\nname = "tiny"\nseeds = [0]\nmethods = ["wann_best_shared"]\ntest_episodes = 5\n'
+        f'landscape_episodes = 0\n[[tasks]]\nlabel = "wine"\nchampion = "{WINE}"\nbudget = 8\nepochs = 1\n'
+    )
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert load_study(study).out == Path("runs") / "tiny"
+    assert main(["compare", str(study), "--executor", "serial", "--quiet"]) == 0
+    assert (tmp_path / "cwd" / "runs" / "tiny" / "results.parquet").exists()
+    assert [p.name for p in (tmp_path / "files").iterdir()] == ["study.toml"]
+    assert main(["compare", str(study), "--executor", "serial", "--quiet", "--out", str(tmp_path / "mine")]) == 0
+    assert (tmp_path / "mine" / "results.parquet").exists()
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("name", ["study-small", "study-founding", "study-bipedal", "study-founding-full"])
+def test_the_shipped_studies_default_to_runs_and_resume_their_committed_results_by_out(name):
+    """The studies in experiments/ write to the uncommitted runs/NAME by default (.gitignore'd),
+    and the committed results folder is the same study: `--out experiments/results/NAME` resumes it."""
+    study = load_study(ROOT / "experiments" / f"{name}.toml")
+    assert study.out == Path("runs") / name
+    assert "runs/" in (ROOT / ".gitignore").read_text().splitlines()
+    committed = ROOT / "experiments" / "results" / name / "study.json"
+    if committed.exists():
+        assert json.loads(committed.read_text())["identity"] == study.identity()
+        assert load_study(ROOT / "experiments" / f"{name}.toml", out=committed.parent).out == committed.parent

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from wann.executor import SerialExecutor
+from wann.genome import Genome
 from wann.search.experiment import Experiment, SearchSettings
 from wann.search.reporters import WIDTH, ProgressLine, format_progress
 from wann.search.run import run_search
@@ -46,8 +47,9 @@ def test_search_progress_line_fits_100_columns(exp, stream):
         assert "xent" in last
         xent = float(last.split("best")[1].split()[0])
         assert xent > 0
+        assert 0.0 <= float(last.split("train acc")[1].split()[0]) <= 1.0  # and the champion's accuracy
     else:
-        assert "xent" not in last
+        assert "xent" not in last and "acc" not in last
     if stream is Terminal:
         assert "\r" in out.getvalue() and out.getvalue().endswith("\n")
 
@@ -68,6 +70,60 @@ def test_progress_line_fits_at_the_extremes():
     typical = {"best_fitness": 812.5, "mean_fitness": 301.25, "best_ever_fitness": 845.0, "best_connections": 3}
     small = format_progress({**report, **typical, "generation": 2}, 10, 5.0, 12.0, distributed=True)
     assert "ever" in small and " w128 r7" in small and len(small) <= WIDTH
+
+
+def test_classification_progress_and_metrics_carry_the_champions_training_accuracy(tmp_path):
+    import csv
+
+    from wann.search.reporters import ACCURACY_COLUMN, tensorboard_tags
+    from wann.tasks import task_from_spec
+
+    out = io.StringIO()
+    run_search(
+        DIGITS, tmp_path / "d", executor=SerialExecutor(DIGITS.task), progress=False, reporters=[ProgressLine(out)]
+    )
+    rows = list(csv.DictReader(open(tmp_path / "d" / "metrics.csv", newline="")))
+    task = task_from_spec(DIGITS.task)
+    champion = Genome.load(tmp_path / "d" / "champion.json")
+    want = float(np.mean(task.accuracy(champion, np.asarray(DIGITS.search.shared_weights), split="train")))
+    assert float(rows[-1][ACCURACY_COLUMN]) == pytest.approx(want, abs=1e-6)  # the whole training split
+    assert all(0.0 <= float(r[ACCURACY_COLUMN]) <= 1.0 for r in rows)
+    last = _screen_lines(out.getvalue())[-1]
+    assert f"train acc {want:.2f}" in last and len(last) <= WIDTH
+    assert tensorboard_tags(rows[-1])[ACCURACY_COLUMN] == "accuracy/champion_train"
+    # the paper's MNIST length (4096 generations) still has room for it; RL rows have no such column
+    report = {**{k: float(v) for k, v in rows[-1].items() if k != "objective" and v}, "generation": 4000}
+    report["best_connections"] = 2345
+    line = format_progress(report, 4096, 36000.0, 12345.0, xent=True, distributed=True)
+    assert "train acc" in line and "eta" in line and len(line) <= WIDTH, line
+    run_search(SWINGUP, tmp_path / "s", executor=SerialExecutor(SWINGUP.task), progress=False)
+    assert ACCURACY_COLUMN not in (tmp_path / "s" / "metrics.csv").read_text().splitlines()[0]
+
+
+def test_an_older_classification_run_without_the_accuracy_column_resumes(tmp_path):
+    """A run folder from before the accuracy column: resuming rewrites metrics.csv once with the
+    new column, blank in the earlier rows, and the file still reads (and plots)."""
+    import csv
+
+    from wann.analysis.run_plot import read_run
+    from wann.search.reporters import ACCURACY_COLUMN
+
+    run = tmp_path / "d"
+    ex = SerialExecutor(DIGITS.task)
+    run_search(DIGITS, run, executor=ex, progress=False, stop_after=2)
+    rows = list(csv.DictReader(open(run / "metrics.csv", newline="")))
+    cols = [c for c in rows[0] if c != ACCURACY_COLUMN]
+    with open(run / "metrics.csv", "w", newline="") as f:  # as an older version wrote it
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    run_search(DIGITS, run, executor=ex, progress=False, resume=True)
+    again = list(csv.DictReader(open(run / "metrics.csv", newline="")))
+    assert [r["generation"] for r in again] == ["0", "1", "2"]
+    assert [r[ACCURACY_COLUMN] for r in again[:2]] == ["", ""] and 0 <= float(again[2][ACCURACY_COLUMN]) <= 1
+    assert [r["best_fitness"] for r in again[:2]] == [r["best_fitness"] for r in rows[:2]]
+    acc = read_run(run).columns[ACCURACY_COLUMN]
+    assert np.isnan(acc[:2]).all() and np.isfinite(acc[2])
 
 
 def test_resumed_search_says_from_which_generation(tmp_path):
@@ -189,6 +245,61 @@ def test_eta_counts_pending_and_what_running_cells_have_left():
     assert t.eta([_cell(4, "search")], 1) == pytest.approx(1000.0)
 
 
+def test_running_cells_show_their_own_progress_and_time_left(tmp_path):
+    """A running cell's progress file (`wann.study.cell_progress`): a search's generation k/N and
+    its own time left, a training cell's last message; the study's time left uses the cell's own."""
+    from wann.study.cell_progress import CellProgress, SearchCellProgress, progress_file, read_progress
+    from wann.study.progress import ProgressLines
+
+    class Study:
+        name, out = "fake", tmp_path
+
+    search, train = _cell(0, "search"), _cell(1, "dense")
+    p = ProgressLines(io.StringIO(), display="lines", heartbeat_s=0, refresh_s=0)
+    p.start({"study": Study(), "cells": 3, "done": 0, "todo": 3, "concurrency": 2})
+    p.cell_started(search, _status(0, 1))
+    p.cell_started(train, _status(0, 2))
+    assert p.cell_line(search, 5.0) == f"{search.id} 0:00:05"  # nothing written yet, nothing known
+    sp = SearchCellProgress(CellProgress(tmp_path, search.file, every_s=0))
+    sp.start({"start": 10, "total": 250})
+    sp.t0 -= 30.0  # 30 s for 30 generations since it resumed at 10: 1 s each, 210 to go
+    sp.generation(None, {"generation": 39, "best_ever_fitness": 12.5})
+    doc = read_progress(tmp_path, search.file)
+    assert doc["done"] == 40 and doc["total"] == 250 and doc["eta_s"] == pytest.approx(210.0, rel=0.01)
+    assert re.fullmatch(rf"{re.escape(search.id)} 0:01:00 gen 40/250 ~0:03:(29|30) left", p.cell_line(search, 60.0))
+    tp = CellProgress(tmp_path, train.file, every_s=0)
+    tp.message("dense: generation 3/20, 96/640 episodes, candidates' mean return 21.0 (best 40.0)")
+    assert p.cell_line(train, 7.0).endswith(
+        "dense: generation 3/20, 96/640 episodes, candidates' mean return 21.0 (best 40.0)"
+    )
+    assert "dense: generation" not in p.status_line(500) and "gen 40/250" in p.status_line(500)
+    assert p._left().startswith("0:01:4")  # (the search's own ~210 s + the dense cell's unknown 0) / 2 workers
+    tp.close()
+    assert not progress_file(tmp_path, train.file).exists() and read_progress(tmp_path, train.file) is None
+    p.close()
+
+
+def test_study_heartbeat_reads_the_running_search_cells_progress(tmp_path, monkeypatch):
+    """End to end: while a (serial) study runs its search cell, the heartbeat line shows the
+    cell's generation k/N and time left from the file the cell writes; no progress file is left."""
+    import wann.study.cell_progress as cp
+    from wann.study.progress import ProgressLines
+    from wann.study.scheduler import run_study
+    from wann.study.spec import load_study
+
+    monkeypatch.setattr(cp, "EVERY_S", 0.0)
+    study = load_study(_tiny_study(tmp_path, seeds="[0]", methods='["wann_best_shared"]', generations=40))
+    out = io.StringIO()
+    res = run_study(
+        study, progress=False, reporters=[ProgressLines(out, display="lines", heartbeat_s=0.05, refresh_s=0.02)]
+    )
+    assert not res.failed
+    beats = [x for x in out.getvalue().splitlines() if "] running: cp/search/-/s0 " in x]
+    shown = [re.search(r"gen (\d+)/40 ~\d+:\d\d:\d\d left", x) for x in beats]
+    assert any(shown), beats[-3:]
+    assert not (res.out / cp.PROGRESS_DIR).exists()
+
+
 # ---- training -----------------------------------------------------------------------------------
 
 
@@ -231,14 +342,14 @@ def test_adam_progress_is_throttled_and_changes_nothing(monkeypatch):
     assert any("test accuracy" in m for m in msgs)
 
 
-def _tiny_study(folder: Path) -> Path:
+def _tiny_study(folder: Path, seeds="[0, 1]", methods='["wann_best_shared", "dense"]', generations=2) -> Path:
     (folder / "cp.toml").write_text(
-        'name = "cp"\n[task]\nname = "CartPole-v1"\n[search]\npopulation = 12\ngenerations = 2\nrollouts = 1\n'
-        '[execution]\nexecutor = "serial"\n'
+        f'name = "cp"\n[task]\nname = "CartPole-v1"\n[search]\npopulation = 12\ngenerations = {generations}\n'
+        'rollouts = 1\n[execution]\nexecutor = "serial"\n'
     )
     p = folder / "study.toml"
     p.write_text(
-        '[study]\nname = "tiny-progress"\nseeds = [0, 1]\nmethods = ["wann_best_shared", "dense"]\nsizes = [1.0]\n'
+        f'[study]\nname = "tiny-progress"\nseeds = {seeds}\nmethods = {methods}\nsizes = [1.0]\n'
         f'test_episodes = 3\nlandscape_episodes = 0\nout = "{folder / "run"}"\n'
         '[execution]\nexecutor = "serial"\n'
         '[[tasks]]\nlabel = "cp"\nsearch = "cp.toml"\nbudget = 64\ndense = [[4]]\n'

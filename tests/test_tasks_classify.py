@@ -183,3 +183,33 @@ def test_experiment_file_runs_two_generations_and_evaluates(name, tmp_path, caps
     for k in ("search_values", "search_values_mean", "best_shared", "random_shared", "random_individual"):
         assert k in d
     assert 0 <= d["ensemble_accuracy"] <= 1
+
+
+def test_identical_rows_are_scored_once(monkeypatch):
+    # full-batch fitness is deterministic: three rollouts of one (genome, weight) cost one
+    # forward pass, and the scores equal those of rows scored one by one
+    import wann.tasks.classify as classify
+
+    task = make_task("wine", batch_size=125)  # every training sample in every minibatch
+    pop = _population(task, 5)
+    rows = []
+    real = classify.forward
+
+    def counting(batch, row_genome, obs, weights, edge_weights=None):
+        rows.append(len(row_genome))
+        return real(batch, row_genome, obs, weights, edge_weights)
+
+    monkeypatch.setattr(classify, "forward", counting)
+    ev = evaluate(task, pop, [-1.0, 0.5, 2.0], [1, 2, 3])
+    n_train = len(task.y_train)
+    assert sum(rows) == 5 * 3 * n_train  # not 5 * 3 * 3 * n_train
+    assert np.array_equal(ev.rewards[:, :, 0], ev.rewards[:, :, 2])
+    for g in range(5):
+        alone = evaluate(task, [pop[g]], [0.5], [7])
+        assert alone.rewards[0, 0, 0] == ev.rewards[g, 1, 0]
+    # with minibatches smaller than the split, each rollout's minibatch is scored
+    small = make_task("wine", batch_size=16)
+    rows.clear()
+    ev = evaluate(small, pop, [0.5], [1, 2, 3])
+    assert sum(rows) == 5 * 3 * 16
+    assert len(np.unique(ev.rewards[0, 0])) == 3

@@ -104,6 +104,34 @@ def test_study_event_files_hold_the_final_scores(tmp_path):
     done = ea.Scalars("progress/cells_done")
     assert [e.value for e in done][-1] == res.done and [e.step for e in done] == list(range(1, res.done + 1))
     assert "study" in ea.Tags()["tensors"]
+    # each search cell logged its own per-generation curves beside the study's, as `wann search` does
+    for seed in (0, 1):
+        logdir = tmp_path / "tb" / "searches" / f"cp-s{seed}"
+        assert list(logdir.glob("events.out.tfevents.*")), logdir
+        _assert_scalars_match_metrics(_accumulator(logdir), _metrics(res.out / "searches" / f"cp-s{seed}"))
+
+
+def test_study_search_cells_log_where_the_worker_can_and_never_fail_for_it(tmp_path, capsys):
+    """The search cells get the folder through their arguments (`cell_args`, an absolute path);
+    a worker that cannot write there runs the cell without curves and says so."""
+    pytest.importorskip("tensorboard")
+    from wann.study.progress import TensorBoardStudy
+    from wann.study.scheduler import run_study
+    from wann.study.spec import load_study
+
+    rel = Path("tb-rel")
+    tb = TensorBoardStudy(tmp_path / rel)
+    assert tb.cell_args() == {"tensorboard": str((tmp_path / rel).resolve())}
+    study = load_study(_tiny_study(tmp_path))
+
+    class Unwritable(TensorBoardStudy):
+        def cell_args(self):
+            (tmp_path / "file").write_text("x")
+            return {"tensorboard": str(tmp_path / "file")}  # a file: no folder can be made under it
+
+    res = run_study(study, progress=False, reporters=[Unwritable(tmp_path / "tb2")])
+    assert not res.failed and res.done == 4
+    assert "no TensorBoard curves" in capsys.readouterr().err
 
 
 def test_missing_tensorboard_is_one_clear_error_naming_the_flag(tmp_path, monkeypatch):

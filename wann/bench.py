@@ -11,7 +11,14 @@ per CPU-second of this process (time.process_time), environment included, single
   episodes, the real late-search workload).
 - env_share: time of the physics alone (same number of steps) over the total.
 - numpy path: the same genomes through `forward_numpy` + `CartPoleSwingUpVec`, on a subset.
+- tasks: each classic-control task (CartPole-v1, Acrobot-v1, Pendulum-v1, MountainCar-v0,
+  MountainCarContinuous-v0) on 64 champion-sized genomes for its inputs and outputs (29 nodes,
+  52 connections), 6 x 3 rollouts: the fused kernel (``kernel = "fused"``) against the numpy
+  twin stepped from Python (``kernel = "numpy"``), compilation of the genomes included in both.
 - scaling (--scaling): one generation's wall time serial vs Ray with 1 and 2 workers.
+
+The machine may be shared and noisy: the claim is the ratio of the two paths measured side by
+side in one run, not the absolute rates.
 
 `wann bench` prints every figure of `run_bench`: as text (the unit, then per workload its speed,
 the numpy path's speed and the speed-up, the environment share and the workload's size; the
@@ -43,13 +50,21 @@ def fresh_population(n: int = 192, seed: int = 0) -> list[Genome]:
     return [Genome.initial(5, 1, rng, 0.5) for _ in range(n)]
 
 
-def champion_sized(n: int = 64, hidden: int = 22, connections: int = 52, seed: int = 0) -> list[Genome]:
-    """Genomes of 7 + `hidden` nodes and `connections` enabled connections, grown by mutation."""
+#: classic-control tasks with a fused kernel, benchmarked against their numpy twins
+CONTROL_TASKS = ("CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCar-v0", "MountainCarContinuous-v0")
+SWINGUP = "wann/CartPoleSwingUp-v0"
+
+
+def champion_sized(
+    n: int = 64, hidden: int = 22, connections: int = 52, seed: int = 0, n_inputs: int = 5, n_outputs: int = 1
+) -> list[Genome]:
+    """Genomes of 1 + n_inputs + n_outputs + `hidden` nodes and `connections` enabled
+    connections, grown by mutation (defaults: the swing-up champion's 29 nodes and 52 connections)."""
     rng = np.random.default_rng(seed)
     s = VariationSettings()
     out = []
     while len(out) < n:
-        g = Genome.initial(5, 1, rng, 0.5)
+        g = Genome.initial(n_inputs, n_outputs, rng, 0.5)
         while len(g.hidden) < hidden:
             g = insert_node(g, rng, s) or g
         while g.n_connections < connections:
@@ -127,22 +142,55 @@ def _workload(name, genomes, task, min_cpu, numpy_genomes, say):
     }
 
 
-def run_bench(quick: bool = False, scaling: bool = False, progress: bool = True) -> dict:
+def control_workload(env_id: str, min_cpu: float, numpy_genomes: int, say) -> dict:
+    """A classic-control task: its fused kernel against its numpy twin on the same 64
+    champion-sized genomes (the numpy path on the first `numpy_genomes`)."""
+    fused = make_task(env_id, kernel="fused")
+    twin = make_task(env_id, kernel="numpy")
+    n_in, n_out = fused.n_inputs, fused.n_outputs
+    genomes = champion_sized(hidden=29 - 1 - n_in - n_out, n_inputs=n_in, n_outputs=n_out)
+    say(f"bench: {env_id} ({len(genomes)} champion-sized genomes x 6 weights x 3 rollouts) ...")
+    rate, per_pass, _ = _time_kernel(fused, genomes, min_cpu)
+    np_rate, _, _ = _time_kernel(twin, genomes[:numpy_genomes], min_cpu / 2)
+    g = genomes[0]
+    return {
+        "genomes": len(genomes),
+        "nodes": g.n_nodes,
+        "connections": g.n_connections,
+        "env_steps_per_generation": per_pass,
+        "network_steps_per_cpu_s": rate,
+        "numpy_network_steps_per_cpu_s": np_rate,
+        "speedup_vs_numpy": rate / np_rate,
+    }
+
+
+def run_bench(quick: bool = False, scaling: bool = False, progress: bool = True, task: str | None = None) -> dict:
+    """Every figure of `wann bench` (see the module docstring). task: only this one (the swing-up
+    id or one of `CONTROL_TASKS`); None = all of them."""
+    if task is not None and task not in (SWINGUP, *CONTROL_TASKS):
+        from wann.errors import ConfigError
+
+        raise ConfigError("bench --task", f"must be {SWINGUP} or one of {', '.join(CONTROL_TASKS)}, got {task!r}")
+
     def say(msg):
         if progress:
             print(msg, file=sys.stderr, flush=True)
 
-    task = make_task("wann/CartPoleSwingUp-v0")
     min_cpu = 0.5 if quick else 3.0
-    result = {
-        "unit": "network-timesteps per CPU-second, single process, environment included",
-        "fresh": _workload("fresh population", fresh_population(), task, min_cpu, 4 if quick else 16, say),
-        "champion": _workload("champion-sized", champion_sized(), task, min_cpu, 2 if quick else 6, say),
-    }
-    if COMMITTED_CHAMPION.exists():
-        result["committed_champion"] = _workload(
-            "committed champion", [Genome.load(COMMITTED_CHAMPION)] * 8, task, min_cpu, 1, say
-        )
+    result: dict = {"unit": "network-timesteps per CPU-second, single process, environment included"}
+    if task in (None, SWINGUP):
+        swing = make_task(SWINGUP)
+        result["fresh"] = _workload("fresh population", fresh_population(), swing, min_cpu, 4 if quick else 16, say)
+        result["champion"] = _workload("champion-sized", champion_sized(), swing, min_cpu, 2 if quick else 6, say)
+        if COMMITTED_CHAMPION.exists():
+            result["committed_champion"] = _workload(
+                "committed champion", [Genome.load(COMMITTED_CHAMPION)] * 8, swing, min_cpu, 1, say
+            )
+    for env_id in CONTROL_TASKS:
+        if task in (None, env_id):
+            result[env_id] = control_workload(
+                env_id, min_cpu / 2 if task is None else min_cpu, 16 if quick else 64, say
+            )
     if scaling:
         result["scaling"] = scaling_benchmark(progress=say, quick=quick)
     return result

@@ -83,13 +83,23 @@ def cmd_search(args) -> int:
         prepared.release()
         raise
     try:
-        start = f"resuming at generation {prepared.state.generation}" if prepared.state else "new run"
+        # the one line that says where a resumed run continues (the progress line does not repeat it)
+        start = "new run"
+        if prepared.state:
+            left = max(0, exp.search.generations - prepared.state.generation)
+            start = f"resuming at generation {prepared.state.generation} ({left} to go)"
         print(
             f"wann search: {exp.name} on {exp.task['name']}, population {exp.search.population}, "
             f"{exp.search.generations} generations, executor {type(executor).__name__}, {start} -> {out}",
             file=sys.stderr,
         )
-        kw = {"resume": args.resume, "progress": not args.quiet, "prepared": prepared, "reporters": extra}
+        kw = {
+            "resume": args.resume,
+            "progress": not args.quiet,
+            "prepared": prepared,
+            "reporters": extra,
+            "announced": True,
+        }
         result = run_search(exp, out, executor=executor, **kw)
     finally:
         executor.close()
@@ -200,7 +210,7 @@ def cmd_train(args) -> int:
 def cmd_bench(args) -> int:
     from wann.bench import run_bench
 
-    result = run_bench(quick=args.quick, scaling=args.scaling, progress=not args.json)
+    result = run_bench(quick=args.quick, scaling=args.scaling, progress=not args.json, task=args.task)
     print(json.dumps(result, indent=1) if args.json else format_bench(result))
     return 0
 
@@ -214,23 +224,23 @@ def format_bench(r: dict) -> str:
             continue
         if isinstance(v, dict) and "network_steps_per_cpu_s" in v:
             lines.append(
-                f"{k:>18}: {v['network_steps_per_cpu_s'] / 1e6:6.2f} M network-steps/CPU-s "
-                f"(numpy path {v['numpy_network_steps_per_cpu_s'] / 1e6:.3f} M, x{v['speedup_vs_numpy']:.0f}), "
-                f"environment share {v['env_share']:.0%}"
+                f"{k:>24}: {v['network_steps_per_cpu_s'] / 1e6:6.2f} M network-steps/CPU-s "
+                f"(numpy path {v['numpy_network_steps_per_cpu_s'] / 1e6:.3f} M, x{v['speedup_vs_numpy']:.1f})"
+                + (f", environment share {v['env_share']:.0%}" if "env_share" in v else "")
             )
             lines.append(
-                f"{'':>20}{v['genomes']} genomes (the first: {v['nodes']} nodes, {v['connections']} connections), "
+                f"{'':>26}{v['genomes']} genomes (the first: {v['nodes']} nodes, {v['connections']} connections), "
                 f"{v['env_steps_per_generation']} environment steps per generation"
             )
         elif k == "scaling" and isinstance(v, dict):
             lines.append(
-                f"{'scaling':>18}: one generation of {v.get('genomes', '?')} genomes (median wall time): "
+                f"{'scaling':>24}: one generation of {v.get('genomes', '?')} genomes (median wall time): "
                 f"serial {v['serial_s']:.2f} s, Ray 1 worker {v['ray1_s']:.2f} s "
                 f"(x{v['ray1_over_serial']:.2f} of serial), Ray 2 workers {v['ray2_s']:.2f} s "
                 f"(x{v['ray2_over_serial']:.2f})"
             )
         else:
-            lines.append(f"{k:>18}: {json.dumps(v)}")
+            lines.append(f"{k:>24}: {json.dumps(v)}")
     return "\n".join(lines)
 
 

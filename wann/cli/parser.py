@@ -149,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="run (or resume) a study: tasks x methods x seeds x sizes")
     c.add_argument("study", help="study TOML file (see experiments/study-small.toml)")
-    c.add_argument("--out", help="results folder (default: the study's out, relative to the study file)")
+    c.add_argument(
+        "--out", help="results folder (default runs/NAME; a study file's own out, relative to it, if it sets one)"
+    )
     c.add_argument("--executor", **executor)
     c.add_argument("--workers", type=_positive(int, 0, MAX_WORKERS), help="cells at once (0 = one per CPU)")
     c.add_argument("--address", help=address)
@@ -158,7 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-cells", type=_positive(int, 1), help="stop after this many cells (rerun to resume)")
     c.add_argument("--report", action="store_true", help="write the report when the study is done")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
-    c.add_argument("--tensorboard", metavar="DIR", help="also write the study's TensorBoard event files to DIR/<name>")
+    c.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="also write the study's TensorBoard event files to DIR/<name>, each search cell's to "
+        "DIR/<name>/searches/<task>-s<seed>",
+    )
 
     r = sub.add_parser("report", help="write the Markdown + HTML report of a study's results folder")
     r.add_argument("run_dir", help="a study's results folder (holds study.json and results.parquet)")
@@ -177,4 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.add_argument("--quick", action="store_true", help="smaller workload (seconds, less precise)")
     b.add_argument("--scaling", action="store_true", help="also time a generation serial vs Ray")
+    b.add_argument(
+        "--task",
+        help="only this task: wann/CartPoleSwingUp-v0 or a classic-control id (CartPole-v1, Acrobot-v1, "
+        "Pendulum-v1, MountainCar-v0, MountainCarContinuous-v0); default all",
+    )
     return p

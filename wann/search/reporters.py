@@ -26,6 +26,7 @@ builds the optional ones a command line asks for. A user adds their own in a few
 
 from __future__ import annotations
 
+import math
 import numbers
 import shutil
 import sys
@@ -91,14 +92,16 @@ class ProgressLine(Reporter):
     """One status line per generation, at most `WIDTH` (100) columns: generation / total, the
     generation's best and mean fitness and the best ever, the best genome's connections,
     episodes per second and the time left (classification tasks: the cross-entropy, labelled
-    ``xent``: fitness is its negative). On a terminal it rewrites itself; elsewhere it prints
-    about 40 lines per run. A resumed run first says from which generation. `distributed`: add
-    the Ray executor's workers (and restarts, if any)."""
+    ``xent``: fitness is its negative, and the champion's training accuracy, ``train acc``). On
+    a terminal it rewrites itself; elsewhere it prints about 40 lines per run. A resumed run
+    first says from which generation (unless `announce_resume` is false: the caller said so).
+    `distributed`: add the Ray executor's workers (and restarts, if any)."""
 
-    def __init__(self, stream=None, distributed: bool = False):
+    def __init__(self, stream=None, distributed: bool = False, announce_resume: bool = True):
         self.stream = stream or sys.stderr
         self.tty = _isatty(self.stream)
         self.distributed = distributed
+        self.announce_resume = announce_resume
         self._open = False  # a rewritten line is on screen without its newline
 
     def start(self, info: dict[str, Any]) -> None:
@@ -107,7 +110,7 @@ class ProgressLine(Reporter):
         self.episodes = 0
         self.every = max(1, (self.total - self.first) // 40)
         self.xent = is_classification(info.get("experiment"))
-        if self.first > 0:
+        if self.first > 0 and self.announce_resume:
             where = f" from {info['out']}" if info.get("out") is not None else ""
             left = self.total - self.first
             self.stream.write(
@@ -143,6 +146,11 @@ class ProgressLine(Reporter):
 #: the widest progress line
 WIDTH = 100
 
+#: metrics.csv column of classification searches: the champion's accuracy on the whole training
+#: split, mean over the shared weights (fitness: minus the cross-entropy on minibatches of it;
+#: `wann.search.run`). A resumed older run folder gets the column, blank in its earlier rows.
+ACCURACY_COLUMN = "champion_train_accuracy"
+
 
 def format_progress(
     report: dict[str, Any],
@@ -153,13 +161,14 @@ def format_progress(
     distributed: bool = False,
 ) -> str:
     """The progress line of one generation's metrics row (at most `WIDTH` characters): the
-    fields are dropped from the least useful (best ever, then the executor's) when they do not
-    fit."""
+    fields are dropped from the least useful (best ever, then the executor's, then the
+    accuracy) when they do not fit. A classification row's `ACCURACY_COLUMN` is shown as
+    ``train acc 0.81`` (the champion's accuracy on the training split)."""
     g = report["generation"] + 1
     n = len(str(total))
 
     def fit(v: float) -> str:
-        return f"{-v:8.4f}" if xent else _fixed(v)
+        return f"{-v:7.4f}" if xent else _fixed(v)
 
     head = f"gen {g:>{n}}/{total}  " + ("xent " if xent else "")
     best = f"best {fit(report['best_fitness'])}  mean {fit(report['mean_fitness'])}"
@@ -168,8 +177,11 @@ def format_progress(
     ex = ""
     if distributed:
         ex = f"  w{report.get('workers', 1)}" + (f" r{report['restarts']}" if report.get("restarts") else "")
-    for parts in ((head, best, ever, tail, ex), (head, best, tail, ex), (head, best, tail)):
-        line = "".join(parts)
+    a = report.get(ACCURACY_COLUMN)
+    acc = f"  train acc {a:.2f}" if isinstance(a, numbers.Real) and math.isfinite(a) else ""
+    parts = (head, best, ever, acc, tail, ex)
+    for drop in ((), (2,), (2, 5), (2, 3, 5)):  # best ever, then the executor's, then the accuracy
+        line = "".join(p for i, p in enumerate(parts) if i not in drop)
         if len(line) <= WIDTH:
             return line
     return line[:WIDTH]
@@ -228,6 +240,7 @@ TENSORBOARD_SCALARS: dict[str, str] = {
     "median_fitness": "fitness/median",
     "best_max": "fitness/best_max",
     "best_ever_fitness": "fitness/best_ever",
+    ACCURACY_COLUMN: "accuracy/champion_train",
     "best_connections": "structure/best_connections",
     "mean_connections": "structure/mean_connections",
     "best_nodes": "structure/best_nodes",

@@ -9,6 +9,7 @@ generation).
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import time
@@ -17,13 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from wann.errors import ConfigError
 from wann.files import atomic_write_text
 from wann.search.experiment import Experiment, experiment_identity
-from wann.search.reporters import ChampionFiles, Checkpoint, MetricsCSV, ProgressLine, Reporter
+from wann.search.reporters import ACCURACY_COLUMN, ChampionFiles, Checkpoint, MetricsCSV, ProgressLine, Reporter
 from wann.search.rundir import Prepared, prepare
 from wann.search.search import Search, SearchState
 from wann.tasks import task_from_spec
+from wann.tasks.base import TaskKind
 
 
 @dataclass
@@ -81,6 +85,7 @@ def run_search(
     stop_after: int | None = None,
     prepared: Prepared | None = None,
     reporters: Sequence[Reporter] = (),
+    announced: bool = False,
 ) -> RunResult:
     """Run (or resume) `exp` with `executor` (default: the experiment's own, closed at the end).
 
@@ -89,7 +94,9 @@ def run_search(
     (champion, metrics, checkpoint) and the progress line. stop_after: finish at most this many
     generations in this call. prepared: a folder already checked and locked by `prepare` (the
     CLI does this before starting Ray); it is released at the end either way. An experiment with
-    ``[islands]`` runs as islands (`wann.search.island_run.run_islands`, same arguments)."""
+    ``[islands]`` runs as islands (`wann.search.island_run.run_islands`, same arguments).
+    announced: the caller has already said from which generation a resumed run continues (the
+    command line's first line does), so the progress line does not say it again."""
     if exp.islands is not None:
         from wann.search.island_run import run_islands
 
@@ -117,11 +124,13 @@ def run_search(
             state = search.init()
         serial = executor.stats().get("executor") == "serial"
         if progress:
-            hooks.append(ProgressLine(distributed=not serial))
+            hooks.append(ProgressLine(distributed=not serial, announce_resume=not announced))
         hooks += list(reporters)
         info = {"experiment": exp, "out": Path(out) if out is not None else None}
         for h in hooks:
             h.start({**info, "start": state.generation, "total": exp.search.generations})
+        accuracy = champion_accuracy_of(task, exp.search.shared_weights)
+        acc = accuracy(state.best) if accuracy else math.nan
         t_start, c_start = time.monotonic(), _cpu_self()
         ev_cpu_start = executor.stats().get("eval_cpu_s", 0.0)
         done = 0
@@ -153,7 +162,11 @@ def run_search(
                     report["evaluator_rss_mb_max"] = report["driver_rss_mb"]
                     report["evaluator_rss_mb"] = f"{report['driver_rss_mb']:.0f}"
                 report["process_tree_rss_mb"] = _tree_rss_mb()
-                if state.best is not None and state.best.meta.get("generation") == report["generation"]:
+                improved = state.best is not None and state.best.meta.get("generation") == report["generation"]
+                if accuracy:
+                    acc = accuracy(state.best) if improved or math.isnan(acc) else acc
+                    report[ACCURACY_COLUMN] = acc
+                if improved:
                     for h in hooks:
                         h.new_best(state.best, report["generation"])
                 for h in hooks:
@@ -168,6 +181,20 @@ def run_search(
             executor.close()
         if prepared is not None:
             prepared.release()
+
+
+def champion_accuracy_of(task, shared_weights):
+    """For a classification task, a function genome -> the accuracy of `ACCURACY_COLUMN`
+    (computed in the driver when the champion changes: one forward pass of the training split per
+    shared weight); None for other tasks."""
+    if getattr(task, "kind", None) != TaskKind.CLASSIFY or not hasattr(task, "accuracy"):
+        return None
+    weights = np.asarray(shared_weights, dtype=np.float64)
+
+    def accuracy(genome) -> float:
+        return float(np.mean(task.accuracy(genome, weights, split="train"))) if genome is not None else math.nan
+
+    return accuracy
 
 
 def _cpu_self() -> float:

@@ -1,7 +1,9 @@
 """One cell of a study: compute it from its inputs and return its `CellResult` document.
 
 A cell is a pure function of (cell, task settings, study settings, the documents of the cells it
-depends on), apart from a search cell's own run folder; it runs in-process or as a Ray task.
+depends on), apart from a search cell's own run folder, the progress file a running cell keeps
+for the driver's view (`wann.study.cell_progress`) and a search cell's TensorBoard curves; it
+runs in-process or as a Ray task.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from wann.baselines.inits import replicate_seed
 from wann.baselines.methods import CLASSIFY
 from wann.seeds import LANDSCAPE_SEED
+from wann.study.cell_progress import CellProgress, SearchCellProgress
 from wann.study.plan import ASSESSMENT, SEARCH, Cell, cell_id
 from wann.study.results import CellResult
 from wann.study.spec import StudyTask
@@ -105,9 +108,23 @@ def _rows_of(result, base: dict[str, Any], kind: str, test_n: int, ck_n: int) ->
 
 
 def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dict[str, dict]) -> dict[str, Any]:
-    """Compute one cell. Pure apart from a search cell's own run folder; returns the result
+    """Compute one cell. Pure apart from a search cell's own run folder (and, when the study
+    asks, the cell's progress file and a search's TensorBoard curves); returns the result
     document (`CellResult.to_dict`) the driver writes. inputs: the documents of `cell.deps`."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    t0 = time.monotonic()
+    progress = CellProgress(study["out"], cell.file) if study.get("cell_progress") else None
+    try:
+        if cell.kind == SEARCH:
+            return _run_search(cell, task_cfg, study, t0, progress)
+        return _run_training(cell, task_cfg, study, inputs, t0, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _run_training(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dict[str, dict], t0, progress):
+    """An assessment or a training cell (see `run_cell`); progress: its `CellProgress` or None."""
     from wann.baselines import recipes
     from wann.baselines.common import Budget, TrainResult
     from wann.baselines.methods import REGISTRY, RL
@@ -115,9 +132,6 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
     from wann.genome import Genome
     from wann.weighted import WeightedNetwork, live_connections
 
-    t0 = time.monotonic()
-    if cell.kind == SEARCH:
-        return _run_search(cell, task_cfg, study, t0)
     executor = SerialExecutor(task_cfg.spec)
     task = executor.task
     kind = task_cfg.kind
@@ -184,6 +198,7 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
         init=cell.init or study.get("base_init", "default"),
         init_seed=replicate_seed(cell.seed, cell.rep) if cell.rep else None,
         at=None if math.isnan(cell.at) else cell.at,
+        progress=progress.message if progress is not None else None,
     )
     results: list[tuple[str, TrainResult, dict]] = []  # (method, result, extra columns)
     extra_doc: dict[str, Any] = {}
@@ -260,7 +275,7 @@ def _jsonable(x):
     return json.loads(json.dumps(x, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
 
 
-def _run_search(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], t0: float) -> dict[str, Any]:
+def _run_search(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], t0: float, progress=None) -> dict[str, Any]:
     from wann.executor import SerialExecutor
     from wann.search.experiment import experiment_from_dict
     from wann.search.run import prepare, run_search
@@ -275,8 +290,18 @@ def _run_search(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], t0: floa
 
         shutil.rmtree(out)  # a search killed before its first checkpoint: nothing to keep
     # the study folder is locked by the driver: no lock of its own (a retried cell may run elsewhere)
+    reporters = [SearchCellProgress(progress)] if progress is not None else []
+    reporters += _search_tensorboard(study, cell)
     prepared = prepare(exp, out, resume, lock=False)
-    res = run_search(exp, out, executor=SerialExecutor(exp.task), resume=resume, progress=False, prepared=prepared)
+    res = run_search(
+        exp,
+        out,
+        executor=SerialExecutor(exp.task),
+        resume=resume,
+        progress=False,
+        prepared=prepared,
+        reporters=reporters,
+    )
     doc = json.loads(RunDir(out).checkpoint_file.read_text())
     return CellResult(
         cell=cell.id,
@@ -294,6 +319,28 @@ def _run_search(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], t0: floa
         wall_s=time.monotonic() - t0,
         worker=worker_info(),
     ).to_dict()
+
+
+def search_logdir(tensorboard: str | Path, cell: Cell) -> Path:
+    """Where a search cell's TensorBoard curves go: TENSORBOARD/searches/<task>-s<seed> (its
+    study's log folder; the same name as its run folder under the study's searches/)."""
+    return Path(tensorboard) / "searches" / f"{cell.task}-s{cell.seed}"
+
+
+def _search_tensorboard(study: dict[str, Any], cell: Cell) -> list:
+    """The search cell's TensorBoard reporter when the study logs to TensorBoard (the driver
+    passes the folder as ``study["tensorboard"]``); none, with a warning, where the worker lacks
+    the package or cannot write there: tracking never fails a cell."""
+    if not study.get("tensorboard"):
+        return []
+    from wann.errors import ConfigError
+    from wann.search.reporters import TensorBoard
+
+    try:
+        return [TensorBoard(search_logdir(study["tensorboard"], cell))]
+    except ConfigError as e:
+        print(f"wann compare: {cell.id}: no TensorBoard curves ({e})", file=sys.stderr, flush=True)
+        return []
 
 
 def half_budget(run, generations: int) -> dict[str, Any]:

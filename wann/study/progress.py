@@ -2,14 +2,22 @@
 and TensorBoard.
 
 `ProgressLines` writes to stderr. Not a terminal (CI logs, a file): one line per event (the
-study starting, each cell starting and finishing, a list of the running cells when nothing else
-was printed for `heartbeat_s`, the end). A terminal: the same finished-cell lines scroll above a
-live view of the running cells with their elapsed times and the estimate of the time left
-(`rich`'s live display where rich is installed, else one status line rewritten in place).
+study starting, each cell starting and finishing, a list of the running cells with their
+progress when nothing else was printed for `heartbeat_s`, the end). A terminal: the same
+finished-cell lines scroll above a live view of the running cells with their elapsed times, their
+own progress and time left, and the estimate of the study's time left (`rich`'s live display
+where rich is installed, else one status line rewritten in place). A running cell's own progress
+is what it writes to its progress file (`wann.study.cell_progress`): a search cell's generation
+k/N and the time left at its pace, a training cell its recipe's last message; other cells' time
+left is the mean time of the finished cells of their kind.
 
 `TensorBoardStudy` logs each finished cell's final scores (``score/<task>/<method>/<variant>``
 at step = the seed) and the study's progress (cells done / failed / running / pending and the
-time left, at step = cells finished).
+time left, at step = cells finished); the search cells log their own per-generation curves
+beside it (``searches/<task>-s<seed>``).
+
+A reporter's `cell_args` are settings that travel with every cell (to a Ray worker, as the
+cell's arguments): ``cell_progress`` (write a progress file) and ``tensorboard`` (the folder).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from wann.study.cell_progress import describe, own_eta, read_progress
 from wann.study.plan import SEARCH, Cell
 
 
@@ -51,6 +60,10 @@ class StudyReporter:
     def close(self) -> None:
         pass
 
+    def cell_args(self) -> dict[str, Any]:
+        """Settings every cell receives with its arguments (see the module docstring)."""
+        return {}
+
 
 class CellTimes:
     """The wall seconds of finished cells by (task, kind), and the time a study has left."""
@@ -73,14 +86,23 @@ class CellTimes:
         others = [x for k, v in self.kind_times.items() if not k.endswith(f"/{SEARCH}") for x in v]
         return float(np.median(others)) if others else math.nan
 
-    def eta(self, pending: list[Cell], concurrency: int, running: list[tuple[Cell, float]] = ()) -> float:
+    def eta(self, pending: list[Cell], concurrency: int, running: list[tuple] = ()) -> float:
         """Seconds of work left / concurrency: each pending cell costs `expected`, each running
-        one ((cell, seconds it has run)) what it has left of that (at least 0)."""
+        one ((cell, seconds it has run[, seconds it says it has left])) what it says it has
+        left, else what it has left of `expected` (at least 0)."""
         if not pending and not running:
             return 0.0
         work = sum(self.expected(c) for c in pending)
-        work += sum(max(0.0, self.expected(c) - el) for c, el in running)
+        work += sum(np.nan_to_num(self.left(*r)) for r in running)  # a running cell of unknown cost: 0
         return work / max(1, concurrency)
+
+    def left(self, cell: Cell, elapsed: float, own: float | None = None) -> float:
+        """A running cell's seconds left: its own estimate, else `expected` less `elapsed` (at
+        least 0; NaN when nothing is known)."""
+        if own is not None:
+            return own
+        exp = self.expected(cell)
+        return exp if math.isnan(exp) else max(0.0, exp - elapsed)
 
 
 #: running cells listed by the live view (the rest are counted)
@@ -111,13 +133,19 @@ class ProgressLines(StudyReporter):
         self._live = None
         self._shown = 0  # length of the status line on screen (display "status")
         self._last_print = time.monotonic()
+        self.out: Path | None = None
+        self._docs: dict[str, tuple[float, dict | None]] = {}  # cell id -> (read at, its progress)
 
     # ---- hooks -------------------------------------------------------------------------------
+
+    def cell_args(self) -> dict[str, Any]:
+        return {"cell_progress": True}
 
     def start(self, info: dict[str, Any]) -> None:
         self.total, self.concurrency = info["cells"], max(1, info["concurrency"])
         self.t0 = time.monotonic()
         study = info["study"]
+        self.out = study.out
         self.status["done"] = info["done"]
         self._print(
             f"study {study.name}: {info['cells']} cells ({info['done']} already done, {info['todo']} to run) "
@@ -129,9 +157,21 @@ class ProgressLines(StudyReporter):
             self._thread = threading.Thread(target=self._tick, name="wann-study-progress", daemon=True)
             self._thread.start()
 
-    def eta(self, pending: list[Cell], running: list[tuple[Cell, float]] = ()) -> float:
+    def eta(self, pending: list[Cell], running: list[tuple] = ()) -> float:
         """Seconds left (see `CellTimes.eta`)."""
         return self.times.eta(pending, self.concurrency, running)
+
+    def progress_of(self, cell: Cell) -> dict | None:
+        """What a running cell last wrote about itself (`wann.study.cell_progress`), re-read at
+        most every `refresh_s`; None when it wrote nothing (yet, or where the driver can see)."""
+        if self.out is None:
+            return None
+        now = time.monotonic()
+        got = self._docs.get(cell.id)
+        if got is None or now - got[0] >= self.refresh_s:
+            got = (now, read_progress(self.out, cell.file))
+            self._docs[cell.id] = got
+        return got[1]
 
     def cell_started(self, cell: Cell, status: dict[str, Any]) -> None:
         with self._lock:
@@ -143,6 +183,7 @@ class ProgressLines(StudyReporter):
     def cell_done(self, cell: Cell, doc: dict | None, error: str | None, status: dict[str, Any]) -> None:
         with self._lock:
             self.started.pop(cell.id, None)
+            self._docs.pop(cell.id, None)
             self.status = status
             if doc is not None:
                 self.times.add(cell, float(doc.get("wall_s", 0.0)))
@@ -179,8 +220,22 @@ class ProgressLines(StudyReporter):
         return sorted(out, key=lambda x: -x[1])
 
     def _left(self) -> str:
-        eta = self.eta(list(self.status.get("pending", [])), self.running())
+        running = [(c, el, own_eta(self.progress_of(c))) for c, el in self.running()]
+        eta = self.eta(list(self.status.get("pending", [])), running)
         return "?" if math.isnan(eta) else _hms(eta)
+
+    def cell_line(self, cell: Cell, elapsed: float, short: bool = False) -> str:
+        """A running cell: its id, elapsed time, its own progress and the time it has left
+        (``swingup/search/-/s0 0:02:10 gen 40/160 ~0:06:30 left``); `short`: without a
+        training recipe's message."""
+        doc = self.progress_of(cell)
+        left = self.times.left(cell, elapsed, own_eta(doc))
+        what = describe(doc, short)
+        return (
+            f"{cell.id} {_hms(elapsed)}"
+            + (f" {what}" if what else "")
+            + (f" ~{_hms(left)} left" if not math.isnan(left) else "")
+        )
 
     def _counts(self) -> str:
         s = self.status
@@ -191,7 +246,7 @@ class ProgressLines(StudyReporter):
 
     def status_line(self, width: int) -> str:
         """The one-line view: counts, then the running cells with their elapsed times."""
-        run = ", ".join(f"{c.id} {_hms(el)}" for c, el in self.running())
+        run = ", ".join(self.cell_line(c, el, short=True) for c, el in self.running())
         line = f"[{self._counts()}]" + (f" running: {run}" if run else "")
         return line if len(line) <= width else line[: max(0, width - 3)] + "..."
 
@@ -202,9 +257,7 @@ class ProgressLines(StudyReporter):
         lines = [Text(f"[{self._counts()}]")]
         rows = self.running()
         for c, el in rows[:LIVE_ROWS]:
-            exp = self.times.expected(c)
-            left = f"  ~{_hms(max(0.0, exp - el))} left" if not math.isnan(exp) else ""
-            lines.append(Text(f"  {c.id}  {_hms(el)}{left}", no_wrap=True, overflow="ellipsis"))
+            lines.append(Text(f"  {self.cell_line(c, el)}", no_wrap=True, overflow="ellipsis"))
         if len(rows) > LIVE_ROWS:
             lines.append(Text(f"  ... and {len(rows) - LIVE_ROWS} more running"))
         return Group(*lines)
@@ -245,7 +298,7 @@ class ProgressLines(StudyReporter):
                 if self.display == "status":
                     self._draw_status()
                 elif self.started and time.monotonic() - self._last_print >= self.heartbeat_s:
-                    run = ", ".join(f"{c.id} {_hms(el)}" for c, el in self.running())
+                    run = ", ".join(self.cell_line(c, el) for c, el in self.running())
                     self._print(f"[{self._counts()}] running: {run}")
 
     def _start_live(self) -> None:
@@ -292,7 +345,9 @@ class TensorBoardStudy(StudyReporter):
     seed; a search cell: ``search/<task>/best_fitness`` and ``search/<task>/connections`` of its
     champion), the cell's wall seconds (``wall_s/<task>/<kind>``), and the study's progress
     (``progress/cells_done``, ``cells_failed``, ``cells_running``, ``cells_pending``,
-    ``eta_s``) at step = cells finished so far. Needs the ``tensorboard`` package:
+    ``eta_s``) at step = cells finished so far; each search cell writes its own per-generation
+    curves (those of `wann search --tensorboard`) to ``LOGDIR/searches/<task>-s<seed>``, from
+    the worker that runs it (`cell_args`). Needs the ``tensorboard`` package:
     ConfigError(`field`) here, before any work, when it is missing."""
 
     def __init__(self, logdir: str | Path, field: str = "--tensorboard"):
@@ -302,6 +357,11 @@ class TensorBoardStudy(StudyReporter):
         self.events.check()
         self.logdir = self.events.logdir
         self.times = CellTimes()
+
+    def cell_args(self) -> dict[str, Any]:
+        # the search cells' curves: LOGDIR/searches/<task>-s<seed> (`wann.study.cell.search_logdir`),
+        # an absolute path, as a Ray worker's working directory need not be the driver's
+        return {"tensorboard": str(self.logdir.resolve())}
 
     def start(self, info: dict[str, Any]) -> None:
         self.events.open()

@@ -25,6 +25,7 @@ from wann.errors import ConfigError
 from wann.executor import SerialCellRunner
 from wann.files import FolderLock, check_writable_folder
 from wann.study.cell import run_cell
+from wann.study.cell_progress import clear as clear_progress
 from wann.study.plan import SEARCH, Cell, plan
 from wann.study.progress import ProgressLines, StudyReporter, TensorBoardStudy, study_reporters_from_settings
 from wann.study.results import StudyDir, write_table
@@ -100,6 +101,10 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
         "landscapes": study.landscapes,
         "base_init": study.inits[0],
     }
+    hooks: list[StudyReporter] = ([ProgressLines()] if progress else []) + list(reporters)
+    for h in hooks:  # what the reporters ask every cell to do (a progress file, TensorBoard curves)
+        sdict.update(getattr(h, "cell_args", dict)())
+    clear_progress(study.out)  # files a killed run left; nothing runs now
     todo = [c for c in cells if c.id not in docs]
     kind = executor or study.executor
     if kind == "ray":
@@ -110,7 +115,6 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
         runner = SerialCellRunner()
     else:
         raise ConfigError("executor", f"unknown executor {kind!r}; use 'ray' or 'serial'")
-    hooks: list[StudyReporter] = ([ProgressLines()] if progress else []) + list(reporters)
     for h in hooks:
         h.start(
             {
@@ -190,6 +194,7 @@ def _run_locked(study: Study, sd: StudyDir, executor, workers, address, progress
                     finish(c, doc, err)
         finally:
             runner.close()
+            clear_progress(study.out)
         for p in pending:
             if p.id not in skipped and max_cells is None:
                 skipped.append(p.id)

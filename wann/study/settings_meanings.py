@@ -112,9 +112,16 @@ TASK: dict[str, Key] = {
         "BipedalWalker only: remove the -100 on falling, as the reference code does", type="bool", default="`false`"
     ),
     "task.vectorized": Key(
-        "classic control through exact numpy twins; `false` steps the real Gymnasium environments",
+        "classic control through exact compiled kernels or numpy twins; `false` steps the real Gymnasium environments",
         type="bool",
         default="`true`",
+    ),
+    "task.kernel": Key(
+        'classic control (`vectorized = true`, no `env_kwargs`): `"fused"` runs network and physics in one '
+        'compiled kernel; `"numpy"` steps the numpy twins from Python (the same numbers, slower)',
+        type="string",
+        default='`"fused"`',
+        bound='`"fused"` or `"numpy"`',
     ),
     "task.test_fraction": Key(
         "classification: share held out as the test split (mnist1d keeps its own split unless this or "
@@ -185,9 +192,11 @@ STUDY: dict[str, Key] = {
     ),
     "study.half_search": Key("also assess each search's champion at half its generations", type="bool"),
     "study.out": Key(
-        "results folder, relative to the study file (`--out` overrides)",
+        "results folder, relative to the study file (`--out` overrides); without it the results go to "
+        "`runs/NAME` in the current directory (the studies in `experiments/` leave it out, so that no run "
+        "writes into their committed results)",
         type="string",
-        default="`NAME-results`",
+        default="`runs/NAME`",
     ),
     "execution.executor": Key("where cells run (`--executor`)", type="string", bound='`"ray"` or `"serial"`'),
     "execution.workers": Key("cells at once; 0 = one per CPU (`--workers`)", type="integer", bound=">= 0"),

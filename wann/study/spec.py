@@ -12,7 +12,7 @@
     replicates = 3                         # initialisations per fixed structure (1 = none), at 1x
     prune_times = [0.1, 0.25, 0.5, 1.0]    # timed methods: pruned after these fractions, at 1x
     half_search = true                     # also assess each search's champion at half its budget
-    out = "results/study-small"            # results folder, relative to this file
+    # out = "results/study-small"          # results folder, relative to this file (default: runs/NAME)
 
     [[claims]]                             # the claims under test, written before the run
     id = "structure-alone"
@@ -35,8 +35,10 @@
     epochs = 60                            # classification: epochs of the torch-trained counterparts
     dense = [[10], [32, 32]]               # dense widths; the first is the parent the pruned nets come from
 
-Paths are relative to the study file. Every check runs before any work starts and raises one
-`ConfigError` naming the field.
+Paths are relative to the study file. Without `out` (and without `--out`) the results go to
+``runs/NAME`` in the current directory (`DEFAULT_OUT`), never next to the study file: a study
+file in a repository does not make its runs write into the repository's committed results. Every
+check runs before any work starts and raises one `ConfigError` naming the field.
 """
 
 from __future__ import annotations
@@ -164,6 +166,11 @@ _TASK_KEYS = {"label", "task", "search", "champion", "budget", "epochs", "dense"
 _EXEC_KEYS = {"executor", "workers", "address"}
 
 
+#: where a study's results go without `out` or `--out`: DEFAULT_OUT/NAME, relative to the current
+#: directory (as `wann search` writes runs/NAME-sSEED-TIME); .gitignore keeps it out of git
+DEFAULT_OUT = "runs"
+
+
 def _path(v, path, source) -> str:
     if not isinstance(v, str) or not v.strip():
         raise ConfigError(path, f"must be a file path (a string, relative to the study file), got {v!r}", source)
@@ -236,7 +243,12 @@ def study_from_dict(data: dict[str, Any], base: Path, source: str | None = None,
         raise ConfigError("study.sizes", f"repeated size in {sizes}", source)
     test_episodes = _int(st.get("test_episodes", 100), "study.test_episodes", source, 1, MAX_EPISODES)
     landscape_episodes = _int(st.get("landscape_episodes", 5), "study.landscape_episodes", source, 0, MAX_EPISODES)
-    out_dir = Path(out) if out is not None else base / _path(st.get("out", f"{name}-results"), "study.out", source)
+    if out is not None:
+        out_dir = Path(out)
+    elif "out" in st:
+        out_dir = base / _path(st["out"], "study.out", source)
+    else:
+        out_dir = Path(DEFAULT_OUT) / name
     from wann.study.axes import parse_axes, parse_claims
 
     axes = parse_axes(st, source)

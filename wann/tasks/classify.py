@@ -39,6 +39,8 @@ about 94 %.
   drawn without replacement by ``default_rng(s)`` (all of them when batch_size equals the train
   split), the same for every genome and weight (common random numbers); the return is
   -(mean cross-entropy, natural log) over the batch and the step count is the batch size.
+  The score is deterministic, so rows with the same network, weights and minibatch are scored
+  once (with a full-batch minibatch, once per genome and weight, not once per rollout).
 - Vectorisation: the rows x samples of a call go through `wann.network.forward` at once (rows
   repeated once per sample), in chunks of rows that bound the memory of the repeated inputs.
 - Hidden nodes may not use the step function (`activations.NO_STEP`).
@@ -225,9 +227,33 @@ class ClassifyTask(Task):
         uniq, which = np.unique(row_seed, return_inverse=True)
         samples = np.stack([self.batch_indices(s) for s in uniq]) if R else np.zeros((0, 0), dtype=np.int64)
         B = samples.shape[1] if R else 0
+        # the task is deterministic: rows with the same network, weights and minibatch (every
+        # rollout when the minibatch is the whole training split) are scored once
+        samples, batch_of = np.unique(samples, axis=0, return_inverse=True) if R else (samples, which)
+        batch_of = np.asarray(batch_of).reshape(-1)[which] if R else which
+        key = [row_genome, row_weight.view(np.int64), batch_of]
+        if row_edge_weights is not None:
+            key += list(np.ascontiguousarray(row_edge_weights, dtype=np.float64).view(np.int64).T)
+        first, back = (
+            np.unique(np.column_stack(key), axis=0, return_index=True, return_inverse=True)[1:] if R else ([], [])
+        )
+        ret = self._scores(
+            batch,
+            row_genome[first],
+            row_weight[first],
+            samples,
+            batch_of[first],
+            None if row_edge_weights is None else np.asarray(row_edge_weights)[first],
+        )
+        return (ret[np.asarray(back).reshape(-1)] if R else ret), np.full(R, B, dtype=np.int64)
+
+    def _scores(self, batch, row_genome, row_weight, samples, batch_of, row_edge_weights) -> np.ndarray:
+        """-(mean cross-entropy) of each row on its minibatch ``samples[batch_of[r]]``: (R,)."""
+        R = len(row_genome)
+        B = samples.shape[1] if R else 0
         ret = np.zeros(R)
         for a, b in self._chunks(R, B, row_edge_weights):
-            idx = samples[which[a:b]]  # (rows, B) training indices
+            idx = samples[batch_of[a:b]]  # (rows, B) training indices
             rows = b - a
             ew = None if row_edge_weights is None else np.repeat(np.asarray(row_edge_weights[a:b], float), B, axis=0)
             out = forward(
@@ -238,7 +264,7 @@ class ClassifyTask(Task):
                 ew,
             )
             ret[a:b] = _mean_log_prob(out, self.y_train[idx].reshape(-1), B)  # -(mean cross-entropy)
-        return ret, np.full(R, B, dtype=np.int64)
+        return ret
 
     def _chunks(self, R: int, B: int, edge_weights) -> list[tuple[int, int]]:
         per_row = max(1, B * (self.n_inputs + (0 if edge_weights is None else np.shape(edge_weights)[1])))

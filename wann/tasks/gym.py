@@ -26,12 +26,18 @@ Vectorisation choice.
   generator (a row's start state would depend on its position), and the Sync/Async wrappers
   around single environments add autoreset bookkeeping or process hops without saving the
   per-step Python cost.
-- Classic control (CartPole-v1, Acrobot-v1, Pendulum-v1, MountainCarContinuous-v0, default
-  options): the numpy twins of `wann.tasks.twins` (`CartPoleTwin`, ...) step all rows with a few
-  array operations per step. They copy Gymnasium's equations, constants, observation dtypes and reset draws (the same
-  ``np_random`` generator Gymnasium builds from ``reset(seed=...)``), and the tests step them
-  against the real environments and compare every observation, reward and termination flag.
-  ``vectorized = false`` in the task table turns them off.
+- Classic control (CartPole-v1, Acrobot-v1, Pendulum-v1, MountainCar-v0,
+  MountainCarContinuous-v0; no ``env_kwargs``): by default the fused numba kernel of
+  `wann.tasks.control` runs the network and the environment's equations for all episodes of a
+  genome in one compiled loop (``kernel = "fused"``). ``kernel = "numpy"`` steps the numpy twins
+  of `wann.tasks.twins` (`CartPoleTwin`, ...) from Python instead, all rows with a few array
+  operations per step (the plain path benchmarks compare against). Both copy Gymnasium's
+  equations, constants, observation dtypes and reset draws (the same ``np_random`` generator
+  Gymnasium builds from ``reset(seed=...)``), and the tests step them against the real
+  environments and compare every observation, reward, termination flag, return and step count.
+  ``vectorized = false`` in the task table turns both off (the pool of real environments); the
+  ``kernel`` option applies only to these five ids with ``vectorized = true`` and no
+  ``env_kwargs`` (anything else is a `ConfigError` naming ``task.kernel``).
 
 BipedalWalker: ``no_fall_penalty = true`` reproduces the reference WANN variant, whose fall
 step gives the ordinary shaped reward instead of Gymnasium's -100: on a step that terminates
@@ -52,6 +58,7 @@ from gymnasium import spaces
 
 from wann.errors import ConfigError
 from wann.network import CompiledBatch, forward
+from wann.tasks import control
 from wann.tasks.base import Task, import_modules
 from wann.tasks.twins import TWINS
 
@@ -165,8 +172,9 @@ def make_gym_task(name: str, **options: Any) -> GymTask:
     env_kwargs = opts.pop("env_kwargs", {})
     no_fall_penalty = opts.pop("no_fall_penalty", False)
     vectorized = opts.pop("vectorized", True)
+    kernel = opts.pop("kernel", None)
     if opts:
-        known = ["max_steps", "env_kwargs", "no_fall_penalty", "vectorized"]
+        known = ["max_steps", "env_kwargs", "no_fall_penalty", "vectorized", "kernel"]
         bad = sorted(opts)[0]
         close = difflib.get_close_matches(bad, known, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
@@ -206,6 +214,7 @@ def make_gym_task(name: str, **options: Any) -> GymTask:
     finally:
         env.close()
     twin = TWINS.get(env_id) if vectorized and not env_kwargs else None
+    kernel = _kernel(env_id, kernel, twin is not None)
     return GymTask(
         f"{module}:{env_id}" if module else env_id,
         n_in,
@@ -221,7 +230,28 @@ def make_gym_task(name: str, **options: Any) -> GymTask:
         action_dtype=act_dtype.str,
         no_fall_penalty=no_fall_penalty,
         twin=twin.__name__ if twin else "",
+        kernel=kernel,
     )
+
+
+def _kernel(env_id: str, kernel: Any, has_twin: bool) -> str:
+    """The episode path: "fused", "numpy" or "" (the pool of real environments)."""
+    if kernel is None:
+        return ("fused" if env_id in control.FUSED else "numpy") if has_twin else ""
+    if kernel not in ("fused", "numpy"):
+        raise ConfigError(
+            "task.kernel",
+            f'must be "fused" (compiled kernel) or "numpy" (numpy twin stepped from Python), got {kernel!r}',
+        )
+    if not has_twin:
+        raise ConfigError(
+            "task.kernel",
+            f"applies only to {', '.join(control.FUSED)} with vectorized = true and no env_kwargs, not to "
+            f"{env_id} as configured; remove the kernel option",
+        )
+    if kernel == "fused" and env_id not in control.FUSED:
+        raise ConfigError("task.kernel", f'{env_id} has no fused kernel; use kernel = "numpy" or remove the option')
+    return kernel
 
 
 @dataclass(eq=False)
@@ -237,8 +267,11 @@ class GymTask(Task):
     action_high: np.ndarray = field(default_factory=lambda: np.zeros(1))
     action_dtype: str = "<i8"
     no_fall_penalty: bool = False
-    #: name of the numpy twin class in use ("" = the pool of Gymnasium environments)
+    #: name of the numpy twin class of this task ("" = the pool of Gymnasium environments)
     twin: str = ""
+    #: episode path: "fused" (`wann.tasks.control` kernel), "numpy" (the twin stepped from
+    #: Python) or "" (the twin when there is one, else the pool)
+    kernel: str = ""
 
     # ---- pool (never pickled) ---------------------------------------------------------------
 
@@ -282,6 +315,11 @@ class GymTask(Task):
         row_genome, row_weight, row_seed = self.episode_rows(row_genome, row_weight, row_seed)
         R = row_genome.shape[0]
         ew = None if row_edge_weights is None else np.asarray(row_edge_weights, dtype=np.float64)
+        if self.kernel == "fused":
+            lo, hi = float(self.action_low[0]), float(self.action_high[0])
+            return control.run_episodes(
+                self.env_id, batch, row_genome, row_weight, row_seed, ew, self.max_steps, lo, hi
+            )
         ret = np.zeros(R)
         steps = np.zeros(R, dtype=np.int64)
         chunk = R if self.twin else CHUNK

@@ -1,12 +1,14 @@
-"""Exact numpy twins of four Gymnasium classic-control environments, N episodes at once.
+"""Exact numpy twins of five Gymnasium classic-control environments, N episodes at once.
 
-`CartPoleTwin` (CartPole-v1), `AcrobotTwin` (Acrobot-v1), `PendulumTwin` (Pendulum-v1) and
-`MountainCarContinuousTwin` (MountainCarContinuous-v0), keyed by env id in `TWINS`, step all
-rows of a `wann.tasks.gym.GymTask` with a few array operations per step. They copy Gymnasium's
-equations, constants (its units: metres, seconds, radians, newtons), observation dtypes and
-reset draws (the same ``np_random`` generator Gymnasium builds from ``reset(seed=...)``), and
-the tests step them against the real environments and compare every observation, reward,
-termination flag and internal state, bit for bit.
+`CartPoleTwin` (CartPole-v1), `AcrobotTwin` (Acrobot-v1), `PendulumTwin` (Pendulum-v1),
+`MountainCarTwin` (MountainCar-v0) and `MountainCarContinuousTwin` (MountainCarContinuous-v0),
+keyed by env id in `TWINS`, step all rows of a `wann.tasks.gym.GymTask` with a few array
+operations per step. They copy Gymnasium's equations, constants (its units: metres, seconds,
+radians, newtons), observation dtypes and reset draws (the same ``np_random`` generator
+Gymnasium builds from ``reset(seed=...)``), and the tests step them against the real
+environments and compare every observation, reward, termination flag and internal state, bit
+for bit. They are the plain numpy path of `wann.tasks.gym.GymTask` (``kernel = "numpy"``), and
+their reset draws seed the fused kernels of `wann.tasks.control`.
 
 Interface (`_Twin`): ``reset(seeds (N,)) -> obs (N, n_obs) float64``; ``step(actions)`` with
 actions (N,) ints for a Discrete action space or (N, n) floats for a Box one, ``-> (obs (N',
@@ -196,6 +198,30 @@ class MountainCarContinuousTwin(_Twin):
         return self.state.astype(np.float64), reward, term
 
 
+@_twin("MountainCar-v0")
+class MountainCarTwin(_Twin):
+    """Gymnasium's MountainCar-v0 (actions 0, 1, 2 push left, not at all, right; float64
+    arithmetic with ``math.cos``; reward -1 on every step)."""
+
+    FORCE, GRAVITY, MAX_SPEED, MIN_POS, MAX_POS, GOAL_POS, GOAL_VEL = 0.001, 0.0025, 0.07, -1.2, 0.6, 0.5, 0
+
+    def reset(self, seeds) -> np.ndarray:
+        pos = _starts(seeds, lambda rng: np.array([rng.uniform(low=-0.6, high=-0.4)]))
+        self.state = np.concatenate([pos, np.zeros_like(pos)], axis=1)
+        return self.state.astype(np.float32).astype(np.float64)
+
+    def step(self, action):
+        pos, vel = self.state[:, 0], self.state[:, 1]
+        cos = np.array([math.cos(v) for v in (3 * pos).tolist()])
+        vel = vel + ((np.asarray(action, dtype=np.int64) - 1) * self.FORCE + cos * (-self.GRAVITY))
+        vel = np.clip(vel, -self.MAX_SPEED, self.MAX_SPEED)
+        pos = np.clip(pos + vel, self.MIN_POS, self.MAX_POS)
+        vel = np.where((pos == self.MIN_POS) & (vel < 0), 0.0, vel)
+        term = (pos >= self.GOAL_POS) & (vel >= self.GOAL_VEL)
+        self.state = np.stack([pos, vel], axis=1)
+        return self.state.astype(np.float32).astype(np.float64), np.full(len(pos), -1.0), term
+
+
 @njit(cache=True)
 def _pow_loop(x, e):
     out = np.empty_like(x)
@@ -221,4 +247,4 @@ def _starts(seeds, draw) -> np.ndarray:
     return table[inverse.reshape(-1)].astype(np.float64)
 
 
-__all__ = ["TWINS", "CartPoleTwin", "AcrobotTwin", "PendulumTwin", "MountainCarContinuousTwin"]
+__all__ = ["TWINS", "CartPoleTwin", "AcrobotTwin", "PendulumTwin", "MountainCarTwin", "MountainCarContinuousTwin"]

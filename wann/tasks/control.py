@@ -1,0 +1,425 @@
+"""Fused numba kernels for Gymnasium's five classic-control tasks: network + physics in lockstep.
+
+`run_episodes(env_id, batch, ...)` runs every row (genome x shared weight x rollout seed) of a
+`wann.network.CompiledBatch` through one compiled function, `_episodes`, like the swing-up kernel
+of `wann.tasks.swingup`: the episodes of one genome are *lanes* stepped together, each step one
+`forward_shared_lanes` / `forward_individual_lanes` pass over the running lanes, then the
+environment's equations for every running lane; finished lanes are compacted away. One kernel
+serves all five environments (a small integer `code` picks the physics), so it compiles once.
+
+Tasks (`FUSED`, env id -> code; Gymnasium's units: metres, seconds, radians, newtons):
+
+- CartPole-v1: state (x, x_dot, theta, theta_dot); Euler, tau = 0.02 s; reward 1 per step.
+- Acrobot-v1: state (theta1, theta2, dtheta1, dtheta2); "book" dynamics, one RK4 step of 0.2 s in
+  float64 from the float32 reset state, angles wrapped into [-pi, pi], velocities bounded;
+  reward -1 per step, 0 on the terminating one.
+- Pendulum-v1: state (theta, theta_dot); g = 10; reward -cost; never terminates.
+- MountainCar-v0: state (position, velocity); Python-float arithmetic with ``math.cos``; -1 per step.
+- MountainCarContinuous-v0: as Gymnasium, float64 on the first step and float32 afterwards
+  (its state is stored as float32); reward 100 on reaching the goal minus 0.1 u^2.
+
+Exactness. Every kernel reproduces the real environment bit for bit (the tests step both and
+compare returns and step counts): the same operation order, the float32 rounding of observations
+(and of Gymnasium's float32 intermediates), libm ``pow`` where Gymnasium squares numpy scalars
+with ``**`` (the exponent ``two`` is a run-time argument, so the compiler cannot turn it into a
+multiplication), truncation after ``max_steps`` steps. Actions as `wann.tasks.gym.GymTask.actions`:
+NaN outputs count as 0 and +-inf as +-the largest float; Discrete: argmax, ties to the lowest
+index; Box: clipped to [low, high] in float64, then rounded to float32. Reset states and
+observations come from the numpy twins of `wann.tasks.twins` (Gymnasium's ``np_random(seed)``
+draws), computed in Python before the kernel, so a row's return depends only on (genome, weight,
+seed). Exactness assumes numpy's float64 sin/cos are the C library's (true on x86-64 builds
+without AVX-512 SVML paths; the tests would notice otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from wann.network import CompiledBatch, forward_individual_lanes, forward_shared_lanes, row_arrays
+from wann.tasks.twins import TWINS
+
+CARTPOLE, ACROBOT, PENDULUM, MOUNTAINCAR, MOUNTAINCAR_CONT = 0, 1, 2, 3, 4
+
+#: env id -> (kernel code, observation size, network outputs, discrete action)
+FUSED: dict[str, tuple[int, int, int, bool]] = {
+    "CartPole-v1": (CARTPOLE, 4, 2, True),
+    "Acrobot-v1": (ACROBOT, 6, 3, True),
+    "Pendulum-v1": (PENDULUM, 3, 1, False),
+    "MountainCar-v0": (MOUNTAINCAR, 2, 3, True),
+    "MountainCarContinuous-v0": (MOUNTAINCAR_CONT, 2, 1, False),
+}
+
+F32 = np.float32
+BIG = np.finfo(np.float64).max
+
+# CartPole-v1 (constants computed as Gymnasium computes them)
+CP_G, CP_MP, CP_TOTAL, CP_LEN = 9.8, 0.1, 0.1 + 1.0, 0.5
+CP_PML = 0.1 * 0.5
+CP_FORCE, CP_TAU, CP_X, CP_TH = 10.0, 0.02, 2.4, 12 * 2 * math.pi / 360
+
+# Acrobot-v1: the constant factors of Gymnasium's _dsdt, grouped as Python evaluates them
+_M1 = _M2 = _L1 = _I1 = _I2 = 1.0
+_LC1 = _LC2 = 0.5
+_G = 9.8
+AC_D1_A = _M1 * _LC1**2  # d1 = D1_A + m2 * (D1_B + D1_C * cos t2) + I1 + I2
+AC_D1_B = _L1**2 + _LC2**2
+AC_D1_C = 2 * _L1 * _LC2
+AC_D2_A = _LC2**2  # d2 = m2 * (D2_A + D2_C * cos t2) + I2
+AC_D2_C = _L1 * _LC2
+AC_PHI2 = _M2 * _LC2 * _G
+AC_P1_A = -_M2 * _L1 * _LC2
+AC_P1_B = 2 * _M2 * _L1 * _LC2
+AC_P1_C = (_M1 * _LC1 + _M2 * _L1) * _G
+AC_DD2_A = _M2 * _L1 * _LC2
+AC_DD2_DEN = _M2 * _LC2**2 + _I2
+AC_DT = 0.2 - 0  # rk4's t[1] - t[0]
+AC_V1, AC_V2 = 4 * math.pi, 9 * math.pi
+
+# Pendulum-v1
+PE_MAX_SPEED, PE_MAX_TORQUE, PE_DT = 8.0, 2.0, 0.05
+PE_SIN = 3 * 10.0 / (2 * 1.0)
+PE_U = 3.0 / (1.0 * 1.0**2)
+
+# MountainCar-v0 / MountainCarContinuous-v0
+MC_FORCE, MC_GRAVITY, MC_POWER = 0.001, 0.0025, 0.0015
+MC_MAX_SPEED, MC_MIN_POS, MC_MAX_POS, MC_GOAL, MCC_GOAL = 0.07, -1.2, 0.6, 0.5, 0.45
+
+
+@njit(cache=True)
+def _obs32(x):
+    """x rounded to float32, as float64 (Gymnasium's float32 observations)."""
+    return np.float64(np.float32(x))
+
+
+@njit(cache=True)
+def _cartpole(st, ob, l, a):
+    x, xd, th, thd = st[l, 0], st[l, 1], st[l, 2], st[l, 3]
+    force = CP_FORCE if a == 1 else -CP_FORCE
+    c = math.cos(th)
+    s = math.sin(th)
+    temp = (force + CP_PML * (thd * thd) * s) / CP_TOTAL
+    thacc = (CP_G * s - c * temp) / (CP_LEN * (4.0 / 3.0 - CP_MP * (c * c) / CP_TOTAL))
+    xacc = temp - CP_PML * thacc * c / CP_TOTAL
+    x = x + CP_TAU * xd
+    xd = xd + CP_TAU * xacc
+    th = th + CP_TAU * thd
+    thd = thd + CP_TAU * thacc
+    st[l, 0], st[l, 1], st[l, 2], st[l, 3] = x, xd, th, thd
+    ob[0, l], ob[1, l], ob[2, l], ob[3, l] = _obs32(x), _obs32(xd), _obs32(th), _obs32(thd)
+    return 1.0, x < -CP_X or x > CP_X or th < -CP_TH or th > CP_TH
+
+
+@njit(cache=True)
+def _acrobot_derivs(t1, t2, w1, w2, torque, two):
+    """Gymnasium's AcrobotEnv._dsdt: (dtheta1, dtheta2, ddtheta1, ddtheta2)."""
+    c2 = math.cos(t2)
+    s2 = math.sin(t2)
+    d1 = AC_D1_A + _M2 * (AC_D1_B + AC_D1_C * c2) + _I1 + _I2
+    d2 = _M2 * (AC_D2_A + AC_D2_C * c2) + _I2
+    phi2 = AC_PHI2 * math.cos(t1 + t2 - math.pi / 2.0)
+    phi1 = AC_P1_A * w2**two * s2 - AC_P1_B * w2 * w1 * s2 + AC_P1_C * math.cos(t1 - math.pi / 2) + phi2
+    dd2 = (torque + d2 / d1 * phi1 - AC_DD2_A * w1**two * s2 - phi2) / (AC_DD2_DEN - d2**two / d1)
+    dd1 = -(d2 * dd2 + phi1) / d1
+    return w1, w2, dd1, dd2
+
+
+@njit(cache=True)
+def _wrap(x):
+    diff = math.pi - (-math.pi)
+    while x > math.pi:
+        x = x - diff
+    while x < -math.pi:
+        x = x + diff
+    return x
+
+
+@njit(cache=True)
+def _bound(x, m):
+    """Python's min(max(x, -m), m)."""
+    v = -m if -m > x else x
+    return m if m < v else v
+
+
+@njit(cache=True)
+def _acrobot(st, ob, l, a, two):
+    y0, y1, y2, y3 = st[l, 0], st[l, 1], st[l, 2], st[l, 3]
+    torque = float(a) - 1.0  # AVAIL_TORQUE = [-1.0, 0.0, +1]; rk4 keeps it unchanged
+    h = AC_DT / 2.0
+    a0, a1, a2, a3 = _acrobot_derivs(y0, y1, y2, y3, torque, two)
+    b0, b1, b2, b3 = _acrobot_derivs(y0 + h * a0, y1 + h * a1, y2 + h * a2, y3 + h * a3, torque, two)
+    c0, c1, c2, c3 = _acrobot_derivs(y0 + h * b0, y1 + h * b1, y2 + h * b2, y3 + h * b3, torque, two)
+    e0, e1, e2, e3 = _acrobot_derivs(y0 + AC_DT * c0, y1 + AC_DT * c1, y2 + AC_DT * c2, y3 + AC_DT * c3, torque, two)
+    k = AC_DT / 6.0
+    n0 = _wrap(y0 + k * (a0 + 2 * b0 + 2 * c0 + e0))
+    n1 = _wrap(y1 + k * (a1 + 2 * b1 + 2 * c1 + e1))
+    n2 = _bound(y2 + k * (a2 + 2 * b2 + 2 * c2 + e2), AC_V1)
+    n3 = _bound(y3 + k * (a3 + 2 * b3 + 2 * c3 + e3), AC_V2)
+    st[l, 0], st[l, 1], st[l, 2], st[l, 3] = n0, n1, n2, n3
+    cos0 = math.cos(n0)
+    ob[0, l], ob[1, l] = _obs32(cos0), _obs32(math.sin(n0))
+    ob[2, l], ob[3, l] = _obs32(math.cos(n1)), _obs32(math.sin(n1))
+    ob[4, l], ob[5, l] = _obs32(n2), _obs32(n3)
+    term = -cos0 - math.cos(n1 + n0) > 1.0
+    return (0.0 if term else -1.0), term
+
+
+@njit(cache=True)
+def _pendulum(st, ob, l, u, two):
+    th, thd = st[l, 0], st[l, 1]
+    u = min(max(u, F32(-PE_MAX_TORQUE)), F32(PE_MAX_TORQUE))
+    norm = ((th + math.pi) % (2 * math.pi)) - math.pi
+    costs = norm**two + 0.1 * thd**two + np.float64(F32(0.001) * u ** np.float32(two))
+    nthd = thd + (PE_SIN * math.sin(th) + np.float64(F32(PE_U) * u)) * PE_DT
+    if nthd < -PE_MAX_SPEED:
+        nthd = -PE_MAX_SPEED
+    elif nthd > PE_MAX_SPEED:
+        nthd = PE_MAX_SPEED
+    nth = th + nthd * PE_DT
+    st[l, 0], st[l, 1] = nth, nthd
+    ob[0, l], ob[1, l], ob[2, l] = _obs32(math.cos(nth)), _obs32(math.sin(nth)), _obs32(nthd)
+    return -costs, False
+
+
+@njit(cache=True)
+def _mountaincar(st, ob, l, a):
+    pos, vel = st[l, 0], st[l, 1]
+    vel = vel + (float(a - 1) * MC_FORCE + math.cos(3 * pos) * (-MC_GRAVITY))
+    vel = min(max(vel, -MC_MAX_SPEED), MC_MAX_SPEED)
+    pos = min(max(pos + vel, MC_MIN_POS), MC_MAX_POS)
+    if pos == MC_MIN_POS and vel < 0:
+        vel = 0.0
+    st[l, 0], st[l, 1] = pos, vel
+    ob[0, l], ob[1, l] = _obs32(pos), _obs32(vel)
+    return -1.0, pos >= MC_GOAL and vel >= 0
+
+
+@njit(cache=True)
+def _mountaincar_cont(st, ob, l, u, t, two):
+    """Gymnasium keeps the reset state in float64 (first step) and float32 afterwards."""
+    if t == 1:
+        pos, vel = st[l, 0], st[l, 1]
+        vel = vel + np.float64(u * F32(MC_POWER) - np.float32(0.0025 * math.cos(3 * pos)))
+        if vel > MC_MAX_SPEED:
+            vel = MC_MAX_SPEED
+        if vel < -MC_MAX_SPEED:
+            vel = -MC_MAX_SPEED
+        pos = pos + vel
+        if pos > MC_MAX_POS:
+            pos = MC_MAX_POS
+        if pos < MC_MIN_POS:
+            pos = MC_MIN_POS
+        if pos == MC_MIN_POS and vel < 0:
+            vel = 0.0
+        term = pos >= MCC_GOAL and vel >= 0
+        p32, v32 = np.float32(pos), np.float32(vel)
+    else:  # numpy compares a float32 with a Python float in float32
+        p32, v32 = np.float32(st[l, 0]), np.float32(st[l, 1])
+        c = np.float32(0.0025 * math.cos(np.float64(F32(3.0) * p32)))
+        v32 = v32 + (u * F32(MC_POWER) - c)
+        if v32 > F32(MC_MAX_SPEED):
+            v32 = F32(MC_MAX_SPEED)
+        if v32 < F32(-MC_MAX_SPEED):
+            v32 = F32(-MC_MAX_SPEED)
+        p32 = p32 + v32
+        if p32 > F32(MC_MAX_POS):
+            p32 = F32(MC_MAX_POS)
+        if p32 < F32(MC_MIN_POS):
+            p32 = F32(MC_MIN_POS)
+        if p32 == F32(MC_MIN_POS) and v32 < F32(0.0):
+            v32 = F32(0.0)
+        term = p32 >= F32(MCC_GOAL) and v32 >= F32(0.0)
+    st[l, 0], st[l, 1] = np.float64(p32), np.float64(v32)
+    ob[0, l], ob[1, l] = np.float64(p32), np.float64(v32)
+    return (100.0 if term else 0.0) - np.float64(u) ** two * 0.1, term
+
+
+@njit(cache=True)
+def _step(code, st, ob, l, a, u, t, two):
+    """One environment step of lane l: st (lanes, 4) state, ob (n_obs, lanes) observation, both
+    updated in place; a: discrete action, u: float32 Box action. Returns (reward, terminated)."""
+    if code == CARTPOLE:
+        return _cartpole(st, ob, l, a)
+    if code == ACROBOT:
+        return _acrobot(st, ob, l, a, two)
+    if code == PENDULUM:
+        return _pendulum(st, ob, l, u, two)
+    if code == MOUNTAINCAR:
+        return _mountaincar(st, ob, l, a)
+    return _mountaincar_cont(st, ob, l, u, t, two)
+
+
+@njit(cache=True)
+def _finite(v):
+    """numpy.nan_to_num: NaN -> 0, +-inf -> +-the largest float64."""
+    if v != v:
+        return 0.0
+    if v > BIG:
+        return BIG
+    if v < -BIG:
+        return -BIG
+    return v
+
+
+@njit(cache=True)
+def _episodes(
+    code,
+    node_ptr,
+    act,
+    in_ptr,
+    in_src,
+    edge_ptr,
+    out_local,
+    row_genome,
+    w,
+    ew,
+    individual,
+    s0,
+    o0,
+    max_steps,
+    lo,
+    hi,
+    two,
+):
+    """Run R episodes of environment `code`; rows of one genome should be contiguous.
+
+    s0: (R, 4) float64 reset states (unused columns 0); o0: (R, n_obs) float64 reset
+    observations; lo, hi: Box action bounds; two: 2.0 (run-time exponent of the squares).
+    Returns (returns (R,) float64, steps (R,) int64)."""
+    R = row_genome.shape[0]
+    n_in = o0.shape[1]
+    n_out = out_local.shape[1]
+    discrete = code == CARTPOLE or code == ACROBOT or code == MOUNTAINCAR
+    ret = np.zeros(R)
+    steps = np.zeros(R, dtype=np.int64)
+    max_nodes = 0
+    for g in range(len(node_ptr) - 1):
+        max_nodes = max(max_nodes, node_ptr[g + 1] - node_ptr[g])
+    r = 0
+    while r < R:
+        g = row_genome[r]
+        r_end = r
+        while r_end < R and row_genome[r_end] == g:
+            r_end += 1
+        L = r_end - r
+        n_nodes = node_ptr[g + 1] - node_ptr[g]
+        nbase = node_ptr[g]
+        vals = np.empty((max_nodes, L))
+        acc = np.empty(L)
+        # per-lane state; lanes are compacted so lanes 0..n_alive-1 are the running episodes
+        st = np.empty((L, 4))
+        ob = np.empty((n_in, L))
+        wl = np.empty(L)
+        tot = np.zeros(L)
+        row = np.empty(L, dtype=np.int64)
+        ai = np.zeros(L, dtype=np.int64)
+        af = np.zeros(L, dtype=np.float32)
+        lane_ew = np.empty((L, ew.shape[1]))
+        for l in range(L):
+            vals[0, l] = 1.0
+            for k in range(4):
+                st[l, k] = s0[r + l, k]
+            for i in range(n_in):
+                ob[i, l] = o0[r + l, i]
+            wl[l] = w[r + l]
+            row[l] = r + l
+            if individual:
+                for k in range(ew.shape[1]):
+                    lane_ew[l, k] = ew[r + l, k]
+        n_alive = L
+        t = 0
+        while n_alive > 0 and t < max_steps:
+            t += 1
+            for i in range(n_in):
+                for l in range(n_alive):
+                    vals[1 + i, l] = ob[i, l]
+            if individual:
+                forward_individual_lanes(
+                    vals, n_alive, n_in, n_nodes, nbase, edge_ptr[g], act, in_ptr, in_src, lane_ew, acc
+                )
+            else:
+                forward_shared_lanes(vals, n_alive, n_in, n_nodes, nbase, act, in_ptr, in_src, wl, acc)
+            for l in range(n_alive):
+                if discrete:
+                    best = _finite(vals[out_local[g, 0], l])
+                    k_best = 0
+                    for k in range(1, n_out):
+                        v = _finite(vals[out_local[g, k], l])
+                        if v > best:
+                            best = v
+                            k_best = k
+                    ai[l] = k_best
+                else:
+                    v = _finite(vals[out_local[g, 0], l])
+                    af[l] = np.float32(min(max(v, lo), hi))
+            l = 0
+            while l < n_alive:
+                rew, term = _step(code, st, ob, l, ai[l], af[l], t, two)
+                tot[l] += rew
+                if term or t >= max_steps:
+                    ret[row[l]] = tot[l]
+                    steps[row[l]] = t
+                    n_alive -= 1
+                    if l != n_alive:  # move the last running lane into this slot
+                        m = n_alive
+                        for k in range(4):
+                            st[l, k] = st[m, k]
+                        for i in range(n_in):
+                            ob[i, l] = ob[i, m]
+                        wl[l] = wl[m]
+                        tot[l] = tot[m]
+                        row[l] = row[m]
+                        ai[l] = ai[m]
+                        af[l] = af[m]
+                        if individual:
+                            for k in range(lane_ew.shape[1]):
+                                lane_ew[l, k] = lane_ew[m, k]
+                        continue  # re-examine slot l, which now holds lane m
+                l += 1
+        r = r_end
+    return ret, steps
+
+
+def initial_rows(env_id: str, row_seed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reset states (R, 4) float64 (unused columns 0) and observations (R, n_obs) float64 of
+    `env_id` for the seeds (R,), drawn by its numpy twin exactly as Gymnasium's reset(seed=...)."""
+    twin = TWINS[env_id]()
+    o0 = np.ascontiguousarray(twin.reset(np.asarray(row_seed, dtype=np.int64)), dtype=np.float64)
+    s = np.asarray(twin.state, dtype=np.float64)
+    s0 = np.zeros((s.shape[0], 4))
+    s0[:, : s.shape[1]] = s
+    return s0, o0
+
+
+def run_episodes(
+    env_id: str,
+    batch: CompiledBatch,
+    row_genome,
+    row_weight,
+    row_seed,
+    row_edge_weights=None,
+    max_steps: int = 500,
+    low: float = -1.0,
+    high: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Episodes of `env_id` (a key of `FUSED`, default options) through the fused kernel.
+
+    row_genome, row_weight, row_seed: (R,) genome index in `batch`, shared weight, reset seed
+    (rows of one genome contiguous for speed); row_edge_weights: optional (R, max_edges)
+    individual weights in CSR edge order. max_steps: truncation limit [steps]. low, high: the
+    Box action bounds (ignored for Discrete tasks). Returns (returns (R,) float64 in the
+    environment's reward units, steps (R,) int64)."""
+    code, n_obs, n_out, _ = FUSED[env_id]
+    if (batch.n_inputs, batch.n_outputs) != (n_obs, n_out):
+        raise ValueError(f"{env_id} needs genomes with {n_obs} inputs and {n_out} outputs")
+    rows = row_arrays(row_genome, row_weight, row_edge_weights)
+    seeds = np.broadcast_to(np.asarray(row_seed, dtype=np.int64), rows[0].shape)
+    if rows[0].shape[0] == 0:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    s0, o0 = initial_rows(env_id, seeds)
+    return _episodes(code, *batch.arrays(), *rows, s0, o0, int(max_steps), float(low), float(high), 2.0)
+
+
+__all__ = ["FUSED", "initial_rows", "run_episodes"]

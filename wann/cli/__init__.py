@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 from wann.cli.commands import COMMANDS
 from wann.cli.errors import COMMON_FLAGS, FLAGS, INTERRUPTED, describe_error
@@ -40,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit codes: 0 done, 1 finished with failures (a study's failed cells) or
     an internal error, 2 bad input or an environment problem (one line on stderr, nothing
     changed on disk), 130 interrupted (one line on stderr). ``--debug`` shows the traceback of
-    any error."""
+    any error. SIGINT always interrupts, even when the process was started with it ignored (a
+    shell's background job inherits SIGINT ignored): ``kill -INT`` then stops a run cleanly."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:

@@ -237,6 +237,24 @@ def forward_shared_fused(vals, n_lanes, n_in, n_nodes, nbase, act, in_ptr, in_sr
         _activate_into(act[nbase + j], acc, w, vals[j], n_lanes)
 
 
+@njit(inline="always", cache=True)
+def max_nodes_of(node_ptr):
+    """The largest genome's node count in a batch (node_ptr: (G+1,) offsets)."""
+    m = 0
+    for g in range(len(node_ptr) - 1):
+        m = max(m, node_ptr[g + 1] - node_ptr[g])
+    return m
+
+
+@njit(inline="always", cache=True)
+def rows_end(row_genome, r):
+    """One past the last row of the run of rows that starts at r and uses the same genome."""
+    end = r
+    while end < row_genome.shape[0] and row_genome[end] == row_genome[r]:
+        end += 1
+    return end
+
+
 @njit(cache=True, error_model="numpy")
 def _forward_rows(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, obs, w, ew, individual):
     """Forward pass for R rows, each (genome, input vector, weight). Rows of the same genome
@@ -246,14 +264,10 @@ def _forward_rows(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome
     n_out = out_local.shape[1]
     out = np.empty((R, n_out))
     r = 0
-    max_nodes = 0
-    for g in range(len(node_ptr) - 1):
-        max_nodes = max(max_nodes, node_ptr[g + 1] - node_ptr[g])
+    max_nodes = max_nodes_of(node_ptr)
     while r < R:
         g = row_genome[r]
-        r_end = r
-        while r_end < R and row_genome[r_end] == g:
-            r_end += 1
+        r_end = rows_end(row_genome, r)
         L = r_end - r
         vals = np.empty((max_nodes, L))
         acc = np.empty(L)

@@ -38,7 +38,14 @@ import math
 import numpy as np
 from numba import njit
 
-from wann.network import CompiledBatch, forward_individual_lanes, forward_shared_lanes, row_arrays
+from wann.network import (
+    CompiledBatch,
+    forward_individual_lanes,
+    forward_shared_lanes,
+    max_nodes_of,
+    row_arrays,
+    rows_end,
+)
 from wann.tasks.twins import TWINS
 
 CARTPOLE, ACROBOT, PENDULUM, MOUNTAINCAR, MOUNTAINCAR_CONT = 0, 1, 2, 3, 4
@@ -294,15 +301,11 @@ def _episodes(
     discrete = code == CARTPOLE or code == ACROBOT or code == MOUNTAINCAR
     ret = np.zeros(R)
     steps = np.zeros(R, dtype=np.int64)
-    max_nodes = 0
-    for g in range(len(node_ptr) - 1):
-        max_nodes = max(max_nodes, node_ptr[g + 1] - node_ptr[g])
+    max_nodes = max_nodes_of(node_ptr)
     r = 0
     while r < R:
         g = row_genome[r]
-        r_end = r
-        while r_end < R and row_genome[r_end] == g:
-            r_end += 1
+        r_end = rows_end(row_genome, r)
         L = r_end - r
         n_nodes = node_ptr[g + 1] - node_ptr[g]
         nbase = node_ptr[g]

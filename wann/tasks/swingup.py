@@ -40,7 +40,14 @@ from numba import njit
 
 from wann import vmath
 from wann.errors import ConfigError
-from wann.network import CompiledBatch, forward_individual_lanes, forward_shared_fused, row_arrays
+from wann.network import (
+    CompiledBatch,
+    forward_individual_lanes,
+    forward_shared_fused,
+    max_nodes_of,
+    row_arrays,
+    rows_end,
+)
 from wann.tasks.base import Task
 
 SWINGUP_ID = "wann/CartPoleSwingUp-v0"
@@ -177,15 +184,11 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
     R = row_genome.shape[0]
     ret = np.zeros(R)
     steps = np.zeros(R, dtype=np.int64)
-    max_nodes = 0
-    for g in range(len(node_ptr) - 1):
-        max_nodes = max(max_nodes, node_ptr[g + 1] - node_ptr[g])
+    max_nodes = max_nodes_of(node_ptr)
     r = 0
     while r < R:
         g = row_genome[r]
-        r_end = r
-        while r_end < R and row_genome[r_end] == g:
-            r_end += 1
+        r_end = rows_end(row_genome, r)
         L = r_end - r
         P = (L + 3) // 4 * 4
         n_nodes = node_ptr[g + 1] - node_ptr[g]

@@ -154,6 +154,18 @@ def test_two_runs_are_identical(tmp_path, reference):
     assert got["champion"]["meta"]["selection_episodes"] == 10 and "island" in got["champion"]["meta"]
 
 
+def test_plot_draws_one_line_per_island(tmp_path):
+    from wann.analysis.run_plot import plot_runs, read_run, split_islands
+
+    run_search(make(count=3), tmp_path / "isl", progress=False)
+    parts = split_islands(read_run(tmp_path / "isl"))
+    assert [p.name for p in parts] == ["isl island 0", "isl island 1", "isl island 2"]
+    assert all(list(p.columns["generation"]) == list(range(6)) for p in parts)
+    assert len({tuple(p.columns["best_fitness"]) for p in parts}) == 3  # each island's own curve
+    png = plot_runs([tmp_path / "isl"], tmp_path / "isl.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_result_state_and_independent_islands(tmp_path):
     r = run_search(make(count=3, migrants=0), tmp_path / "free", progress=False)
     assert r.generations_run == 6 and r.state.generation == 6 and len(r.state.population) == 24
@@ -250,6 +262,21 @@ def test_ray_islands_equal_serial(tmp_path, reference, ray_session):
         assert backend.stats()["restarts"] == 0 and backend.stats()["workers"] == 2
     assert r.state.generation == 6
     assert outcome(tmp_path / "ray") == reference
+
+
+def test_an_island_evaluates_through_its_own_pool_with_the_same_result(tmp_path, ray_session):
+    """More evaluators than islands: each island gets a pool of its own (made inside its actor)."""
+    from wann.distributed import RayIslands
+    from wann.errors import WannError
+
+    one = make(count=1)
+    run_search(one, tmp_path / "serial", progress=False)
+    with RayIslands(workers=2) as backend:
+        run_search(one, tmp_path / "pool", executor=backend, progress=False)
+        assert backend.stats()["evaluators_per_island"] == 2 and backend.stats()["workers"] == 2
+    assert outcome(tmp_path / "pool") == outcome(tmp_path / "serial")
+    with RayIslands(workers=8) as backend, pytest.raises(WannError, match="2 islands x 4 evaluators need 8 CPUs"):
+        run_search(make(), tmp_path / "big", executor=backend, progress=False)
 
 
 class KillAt(Reporter):

@@ -13,6 +13,9 @@ generation:
 - connections: the best genome's and the population mean's enabled connections;
 - episodes evaluated per generation (and, on the right axis, the run's total so far: budgets
   compare at equal episodes).
+
+An island run (`[islands]`: one metrics row per island per generation, an ``island`` column)
+is drawn as one line per island, side by side (`split_islands`; labelled ``<run> island K``).
 """
 
 from __future__ import annotations
@@ -100,6 +103,20 @@ def read_run(run: str | Path, name: str | None = None) -> RunMetrics:
     return RunMetrics(name or folder.name or str(folder), folder, _task_name(folder), columns)
 
 
+def split_islands(run: RunMetrics) -> list[RunMetrics]:
+    """One `RunMetrics` per island of an island run (rows of each ``island`` value, in order;
+    named ``<run> island K``), or [run] itself when it has no island column."""
+    isl = run.columns.get("island")
+    if isl is None or not np.isfinite(isl).any():
+        return [run]
+    out = []
+    for k in sorted({int(v) for v in isl[np.isfinite(isl)]}):
+        rows = isl == k
+        cols = {c: v[rows] for c, v in run.columns.items()}
+        out.append(RunMetrics(f"{run.name} island {k}", run.path, run.task, cols))
+    return out
+
+
 def _number(s: str) -> float:
     try:
         return float(s)
@@ -147,7 +164,7 @@ def plot_runs(runs: Sequence[str | Path], out: str | Path, title: str | None = N
 
     if not runs:
         raise ConfigError("RUN", "give at least one run folder")
-    data = [read_run(p, n) for p, n in zip(runs, run_names(runs))]
+    data = [part for p, n in zip(runs, run_names(runs)) for part in split_islands(read_run(p, n))]
     colors = plt.get_cmap("tab10").colors
     fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), sharex=False)
     (a_fit, a_w), (a_conn, a_ep) = axes

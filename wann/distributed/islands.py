@@ -2,8 +2,12 @@
 
 The island logic lives in `wann.search.islands` (the distribution layer does not import the
 search; the island arrives as a picklable factory, ``factory(state) -> island``): each
-`IslandActor` builds its island once and runs its calls in-process on one CPU, evaluating the
-island's own sub-population there. The driver only routes migrants between epochs.
+`IslandActor` builds its island once and runs its calls in-process. An island evaluates its own
+sub-population in its actor (one CPU), or, when the run has more evaluators than islands
+(`workers`, 0 meaning one per CPU of the cluster: ``workers // count`` each, at least 2), through
+an evaluator pool of its own (`wann.distributed.RayExecutor`, made inside the actor; the actor
+itself then reserves no CPU, and its pool dies with it). The driver only routes migrants between
+epochs.
 
 `map(method, args)` calls the method on every island at once and returns the results in island
 order. Faults: the driver keeps each island's state at the last epoch's end (`commit`) and the
@@ -39,13 +43,19 @@ HEALTH_EVERY_S = 1.0
 
 @ray.remote(num_cpus=1, max_restarts=0)
 class IslandActor:
-    """One island in its own process: `factory(state)` builds it; `call` runs its methods."""
+    """One island in its own process: `factory(state, pool)` builds it (pool: None, or an
+    evaluator pool of `evaluators` actors made here); `call` runs its methods."""
 
-    def __init__(self, factory: Callable[[Any], Any], state: Any):
+    def __init__(self, factory: Callable[..., Any], state: Any, evaluators: int = 1):
         self.error: tuple[str, str] | None = None
         self._crash: str | None = None
+        self.pool = None
         try:
-            self.island = factory(state)
+            if evaluators > 1:
+                from wann.distributed.pool import RayExecutor
+
+                self.pool = RayExecutor(factory.task_spec, workers=evaluators)
+            self.island = factory(state, self.pool)
         except ConfigError as e:
             self.error = (e.field, e.message)
 
@@ -65,9 +75,11 @@ class IslandActor:
 
 
 class RayIslands:
-    """Run islands as Ray actors (one CPU each). address: a cluster to attach to (default
-    RAY_ADDRESS, else a private local Ray with `num_cpus` CPUs, shut down on close).
-    runtime_env: of the island actors (see `wann.distributed.RayExecutor`)."""
+    """Run islands as Ray actors. address: a cluster to attach to (default RAY_ADDRESS, else a
+    private local Ray with `num_cpus` CPUs, shut down on close). workers: evaluators in all (0:
+    one per CPU of the cluster); each island gets ``workers // count`` of them, and with fewer
+    than 2 it evaluates in its own actor (one CPU). runtime_env: of the island actors (their
+    pools inherit it; see `wann.distributed.RayExecutor`)."""
 
     kind = "ray"
 
@@ -77,7 +89,12 @@ class RayIslands:
         num_cpus: int | None = None,
         start_timeout: float = 120.0,
         runtime_env: dict[str, Any] | None = None,
+        workers: int = 0,
     ):
+        if workers < 0:
+            raise ConfigError("workers", f"must be >= 0, got {workers}")
+        self.workers = workers
+        self.per_island = 1
         self.start_timeout = start_timeout
         self.runtime_env = runtime_env
         self._owns_ray = connect(address, num_cpus)
@@ -89,10 +106,10 @@ class RayIslands:
 
     # ---- actors --------------------------------------------------------------------------------
     def _new_actor(self, k: int):
-        options: dict[str, Any] = {"scheduling_strategy": "SPREAD"}
+        options: dict[str, Any] = {"scheduling_strategy": "SPREAD", "num_cpus": 1 if self.per_island < 2 else 0}
         if self.runtime_env is not None:
             options["runtime_env"] = self.runtime_env
-        return IslandActor.options(**options).remote(self.factories[k], self.states[k])
+        return IslandActor.options(**options).remote(self.factories[k], self.states[k], self.per_island)
 
     def _check_health(self) -> None:
         now = time.perf_counter()
@@ -130,13 +147,21 @@ class RayIslands:
             self.nodes[k] = info["node"]
 
     def start(self, factories: list[Any], states: list[Any]) -> None:
-        """One actor per island, built from `factories[k](states[k])`."""
-        cpus = int(ray.cluster_resources().get("CPU", 0))
-        if len(factories) > cpus:
+        """One actor per island, built from `factories[k](states[k], pool)`."""
+        cpus, n = int(ray.cluster_resources().get("CPU", 0)), len(factories)
+        if n > cpus:
             raise WannError(
-                f"{len(factories)} islands need {len(factories)} CPUs (one actor each); the Ray cluster has {cpus}: "
+                f"{n} islands need {n} CPUs (one actor each); the Ray cluster has {cpus}: "
                 "lower islands.count, add nodes, or run with the serial executor"
             )
+        per = (self.workers or cpus) // n
+        self.per_island = per if per >= 2 else 1
+        if self.per_island > 1 and n * self.per_island > cpus:
+            raise WannError(
+                f"{n} islands x {self.per_island} evaluators need {n * self.per_island} CPUs; the Ray cluster has "
+                f"{cpus}: lower execution.workers (0: one per CPU) or add nodes"
+            )
+
         self.factories, self.states = list(factories), list(states)
         self.log: list[list[tuple[str, tuple]]] = [[] for _ in factories]
         self.actors = [self._new_actor(k) for k in range(len(factories))]
@@ -196,7 +221,8 @@ class RayIslands:
     def stats(self) -> dict[str, Any]:
         return {
             "executor": "ray",
-            "workers": len(self.actors),
+            "workers": len(self.actors) * self.per_island,
+            "evaluators_per_island": self.per_island,
             "restarts": self.restarts,
             "nodes_used": len(set(self.nodes.values())),
         }

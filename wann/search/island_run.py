@@ -86,7 +86,7 @@ def make_island_executor(exp: Any, executor: str | None = None, address: str | N
 
         address = address if address is not None else (exp.execution.address or None)
         cpus = None if address or os.environ.get("RAY_ADDRESS") else max(os.cpu_count() or 1, exp.islands.count)
-        return RayIslands(address=address, num_cpus=cpus)
+        return RayIslands(address=address, num_cpus=cpus, workers=exp.execution.workers)
     raise ConfigError("executor", f"unknown executor {kind!r}; use 'ray' or 'serial'")
 
 

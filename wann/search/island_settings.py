@@ -28,6 +28,14 @@ TOPOLOGIES = ("ring", "full")
 
 @dataclass(frozen=True)
 class IslandSettings:
+    """The ``[islands]`` table: `count` islands (one Ray actor each, or in-process with the
+    serial executor), exchanging `migrants` genomes (each island's best, to each neighbour)
+    every `migration_interval` generations along `topology` (``"ring"``: island k sends to
+    k + 1; ``"full"``: to every other island). Where an island evaluates is `[execution]`'s:
+    with ``workers`` (0: one per CPU) at least twice ``count``, each island on Ray gets an
+    evaluator pool of ``workers // count`` actors, else it evaluates in its own actor. Checked
+    by `check_islands`."""
+
     count: int = 4
     migration_interval: int = 10
     migrants: int = 1

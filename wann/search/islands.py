@@ -101,8 +101,8 @@ class Island:
     """One island: its `Search`, its `SearchState`, and the evaluated generation waiting for
     immigrants (between `run(..., migrate=True)` and `receive`)."""
 
-    def __init__(self, exp: Any, k: int, state: dict[str, Any] | None = None):
-        self.exp, self.k = exp, k
+    def __init__(self, exp: Any, k: int, state: dict[str, Any] | None = None, executor: Any = None):
+        self.exp, self.k, self.executor = exp, k, executor
         self.task = task_from_spec(exp.task)
         self.search = island_search(exp, k, self.task)
         self.state = SearchState.from_dict(state) if state is not None else self.search.init()
@@ -112,7 +112,11 @@ class Island:
         s = self.exp.search
         t0, c0 = time.perf_counter(), time.process_time()
         seeds = rollout_seeds(self.exp.seed, self.state.generation, s.rollouts)
-        ev = evaluate(self.task, list(self.state.population), list(s.shared_weights), seeds)
+        pop, weights = list(self.state.population), list(s.shared_weights)
+        if self.executor is not None:  # the island's own evaluator pool (the same numbers)
+            ev = self.executor.evaluate(pop, weights, seeds)
+        else:
+            ev = evaluate(self.task, pop, weights, seeds)
         return ev, t0, c0, time.perf_counter() - t0
 
     def _tell(self, ev: Evaluation, counted: Evaluation, t0: float, c0: float, compute: float) -> dict[str, Any]:
@@ -178,7 +182,10 @@ class Island:
         return {**out, "state": self.state.to_dict()}
 
     def warm(self) -> Island:
-        """Compile the task's kernels now (in a fresh process), not inside the first timed generation."""
+        """Compile the task's kernels now (in a fresh process), not inside the first timed
+        generation (an island with an evaluator pool: its evaluators did)."""
+        if self.executor is not None:
+            return self
         g = self.state.population[0]
         evaluate(self.task, [g], [1.0], [0])
         return self
@@ -190,13 +197,20 @@ class Island:
 
 @dataclass(frozen=True)
 class IslandFactory:
-    """A picklable recipe for island k of `exp`: ``IslandFactory(exp, k)(state) -> Island``."""
+    """A picklable recipe for island k of `exp`: ``IslandFactory(exp, k)(state, executor) ->
+    Island``; `executor` (optional): an evaluator pool for the island's genomes (the same
+    numbers as evaluating in-process; `task_spec` is the task it must be made for)."""
 
     exp: Any
     k: int
 
-    def __call__(self, state: dict[str, Any] | None) -> Island:
-        return Island(self.exp, self.k, state).warm()
+    @property
+    def task_spec(self) -> Any:
+        """The island's task: a spec dict or a task object (what an evaluator pool is made from)."""
+        return self.exp.task
+
+    def __call__(self, state: dict[str, Any] | None, executor: Any = None) -> Island:
+        return Island(self.exp, self.k, state, executor).warm()
 
 
 class SerialIslands:

@@ -68,7 +68,10 @@ EXPERIMENT: dict[str, Key] = {
         "activation ids hidden nodes may take", default="the task's set", bound="ids {activation_ids}"
     ),
     "execution.executor": Key("where evaluation runs (`--executor`)", bound='`"ray"` or `"serial"`'),
-    "execution.workers": Key("Ray evaluator actors; 0 = one per CPU (`--workers`)", bound="[0, {max_workers}]"),
+    "execution.workers": Key(
+        "Ray evaluator actors; 0 = one per CPU (`--workers`); island runs: in all, `workers // count` per island",
+        bound="[0, {max_workers}]",
+    ),
     "execution.address": Key(
         "a Ray cluster to attach to (`--address`, `RAY_ADDRESS`); empty: a local Ray",
         bound="`HOST:PORT` or empty",

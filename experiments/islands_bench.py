@@ -13,7 +13,13 @@ neither run saw), then the mean ratio and the paired champion difference over se
 Part 2, the driver's own work per generation against the population size (``--sizes``): one
 population's `Search.tell` (rank and breed: all in the driver), timed on synthetic rewards, and
 the dispatch overhead of both modes (``dispatch_s`` of a short run's metrics.csv: the wait beyond
-the evaluation's compute per generation). In island mode the driver does no tell at all.
+the evaluation's compute per generation). In island mode the driver does no tell at all. From the
+single-population run it also prints the driver's CPU-seconds per generation (``gen_cpu_s``: tell,
+dispatch, bookkeeping), the evaluation's CPU-seconds per generation (all evaluators), and their
+ratio: the number of evaluator cores at which the driver would be busy half of each generation
+(beyond it, adding cores mostly adds waiting on the driver).
+
+``--part 1`` or ``--part 2`` runs one part only.
 
 Smoke size: ``--seeds 1 --population 16 --generations 4 --islands 2 --interval 2 --max-steps 100
 --task CartPole-v1 --sizes 16,32 --executor serial``.
@@ -110,6 +116,7 @@ def main(argv=None) -> int:
     p.add_argument("--test-episodes", type=int, default=50)
     p.add_argument("--sizes", default="96,192,384,768,1536", help="populations for part 2")
     p.add_argument("--out", help="a new folder for the runs (default: a temporary folder)")
+    p.add_argument("--part", choices=("1", "2", "all"), default="all", help="which part to run")
     a = p.parse_args(argv)
     out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix="islands-bench-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -119,6 +126,16 @@ def main(argv=None) -> int:
         from wann.distributed import connect
 
         connect(None, num_cpus=max(os.cpu_count() or 1, a.islands, a.workers))
+
+    if a.part != "2":
+        part1(a, out)
+    if a.part != "1":
+        part2(a, out)
+    return 0
+
+
+def part1(a, out: Path) -> None:
+    from scipy import stats
 
     print(f"part 1: {a.task}, population {a.population}, {a.generations} generations, {a.executor}; runs in {out}")
     print(f"{'seed':>4} {'one_s':>8} {'isl_s':>8} {'ratio':>6} {'one_test':>9} {'isl_test':>9} {'diff':>8}")
@@ -143,18 +160,43 @@ def main(argv=None) -> int:
         f"islands {statistics.mean(isls):.2f}, paired difference {statistics.mean(diffs):+.2f} (sd {sd:.2f}, "
         f"n {len(diffs)})"
     )
+    if len(diffs) > 1:
+        ci = stats.t.interval(0.95, len(diffs) - 1, loc=statistics.mean(diffs), scale=sd / len(diffs) ** 0.5)
+        p = stats.ttest_1samp(diffs, 0.0).pvalue
+        w = stats.wilcoxon(diffs).pvalue if len(set(diffs)) > 1 else float("nan")
+        print(
+            f"paired difference islands - one: 95 % t-CI {ci[0]:+.2f} .. {ci[1]:+.2f}, "
+            f"t-test p {p:.3f}, Wilcoxon p {w:.3f}"
+        )
 
+
+def driver_costs(out: Path) -> tuple[float, float]:
+    """(driver CPU-s, evaluation CPU-s) per generation of a single-population run, the first
+    generation left out (compilation, start-up)."""
+    with (out / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))[1:]
+    driver = statistics.mean(float(r["gen_cpu_s"]) for r in rows)
+    cpu = [float(r["cpu_s"]) for r in rows]
+    return driver, (cpu[-1] - cpu[0]) / max(1, len(cpu) - 1)
+
+
+def part2(a, out: Path) -> None:
     print("\npart 2: the driver's work per generation (seconds)")
-    print(f"{'population':>10} {'tell':>9} {'one_dispatch':>13} {'isl_dispatch':>13}")
+    print(
+        f"{'population':>10} {'tell':>9} {'one_dispatch':>13} {'isl_dispatch':>13} {'driver_cpu':>11} "
+        f"{'eval_cpu':>9} {'half_busy_cores':>15}"
+    )
     for size in (int(s) for s in a.sizes.split(",")):
-        gens = max(2, a.interval)
+        gens = max(3, a.interval)
         row = [tell_seconds(a, size)]
         for mode in ("one", "isl"):
             exp = experiment(a, 0, size, gens, islands=mode == "isl")
             timed_run(exp, out / f"driver-{mode}-p{size}")
             row.append(dispatch_per_generation(out / f"driver-{mode}-p{size}"))
-        print(f"{size:>10} {row[0]:9.5f} {row[1]:13.5f} {row[2]:13.5f}")
-    return 0
+        driver, ev = driver_costs(out / f"driver-one-p{size}")
+        print(
+            f"{size:>10} {row[0]:9.5f} {row[1]:13.5f} {row[2]:13.5f} {driver:11.5f} {ev:9.3f} {ev / driver:15.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -204,10 +204,54 @@ def test_lock_inputs_agree_with_pyproject():
     assert r.returncode == 0, r.stderr
 
 
+def test_rayjob_of_the_island_search():
+    """cluster/rayjob-islands.yaml: the same hardened cluster, running the paper-scale BipedalWalker
+    island search with an evaluator pool per island, its run folder on a claim on the head."""
+    from wann.search.experiment import load_experiment
+
+    docs = _load_all("rayjob-islands.yaml")
+    assert sorted(d["kind"] for d in docs) == ["NetworkPolicy", "NetworkPolicy", "PersistentVolumeClaim", "RayJob"]
+    job = next(d for d in docs if d["kind"] == "RayJob")
+    entry = job["spec"]["entrypoint"].split()
+    assert entry[:3] == ["wann", "search", "experiments/bipedal-islands.toml"]
+    exp = load_experiment(ROOT / entry[2])
+    assert exp.islands.count == 16 and exp.search.population == 480 and exp.search.generations == 2048
+    workers = int(entry[entry.index("--workers") + 1])
+    cpus = sum(
+        g["replicas"] * int(g["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"])
+        for g in job["spec"]["rayClusterSpec"]["workerGroupSpecs"]
+    )
+    assert workers == cpus and workers // exp.islands.count >= 2  # a pool of its own for every island
+    out = entry[entry.index("--out") + 1]
+    claim = next(d for d in docs if d["kind"] == "PersistentVolumeClaim")["metadata"]["name"]
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    vol = next(v["name"] for v in head["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == claim)
+    mount = next(m["mountPath"] for m in head["containers"][0]["volumeMounts"] if m["name"] == vol)
+    assert out.startswith(mount + "/")
+    for name, c in _containers(job).items():
+        assert c["image"] == "wann:dev", name
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False, name
+    assert job["spec"]["rayClusterSpec"]["authOptions"]["mode"] == "token"
+    policies = [p for p in docs if p["kind"] == "NetworkPolicy"]
+    assert {p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] for p in policies} == {
+        "wann-bipedal-islands"
+    }
+
+
 # ---- no literal token anywhere ------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name",
-    ["compose.yaml", "ray-cluster.yaml", "rayjob.yaml", "validate.sh", "lock.sh", "image-requirements.in", "README.md"],
+    [
+        "compose.yaml",
+        "ray-cluster.yaml",
+        "rayjob.yaml",
+        "rayjob-study.yaml",
+        "rayjob-islands.yaml",
+        "validate.sh",
+        "lock.sh",
+        "image-requirements.in",
+        "README.md",
+    ],
 )
 def test_no_literal_token(name):
     text = (CLUSTER / name).read_text()

@@ -355,3 +355,38 @@ def _tiny_study(folder: Path, seeds="[0, 1]", methods='["wann_best_shared", "den
         '[[tasks]]\nlabel = "cp"\nsearch = "cp.toml"\nbudget = 64\ndense = [[4]]\n'
     )
     return p
+
+
+def test_every_classification_recipe_reports_its_training_and_changes_nothing(monkeypatch):
+    """A study's torch cell (wine, a 4-unit MLP) says where its training is, for every recipe
+    that trains: dense parents, pruned nets round by round, tickets and their control, SNIP, the
+    random mask, one-shot pruning, and the champion's tuned / retrained weights."""
+    pytest.importorskip("torch")
+    import wann.baselines.cmaes as cm
+    from wann import activations
+    from wann.baselines.recipes import Context, run
+    from wann.tasks import make_task
+    from wann.weighted import mlp_genome
+
+    task = make_task("wine")
+    champion = mlp_genome(task.n_inputs, [3], task.n_outputs, activations.TANH)
+    ex = SerialExecutor(task.spec())
+    methods = [
+        ("dense", None), ("pruned_magnitude", None), ("lottery_ticket", None), ("ticket_random_init", None),
+        ("random_sparse", None), ("snip", None), ("pruned_at", 0.5), ("wann_tuned", None), ("wann_retrained", None),
+    ]  # fmt: skip
+
+    def ctx(progress, at):
+        return Context(task, ex, 0, 0, 2, champion=champion, target=40, hidden=[4], progress=progress, at=at)
+
+    monkeypatch.setattr(cm, "PROGRESS_EVERY_S", 0.0)
+    for name, at in methods:
+        msgs: list[str] = []
+        loud = run(name, ctx(msgs.append, at))[0]
+        assert any(" examples (epoch " in m for m in msgs), (name, msgs[:3])
+        assert any(m.startswith(f"{name}") and "test accuracy" in m for m in msgs), (name, msgs[-3:])
+        if name in ("pruned_magnitude", "snip", "wann_tuned"):  # reporting changes no number
+            quiet = run(name, ctx(None, at))[0]
+            assert np.array_equal(quiet.network.weights, loud.network.weights) and quiet.score == loud.score, name
+        if name == "pruned_magnitude":
+            assert any(re.match(r"pruned_magnitude round 2/\d+: ", m) for m in msgs)

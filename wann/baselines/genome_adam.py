@@ -37,6 +37,7 @@ import time
 
 import numpy as np
 
+from wann.baselines.cmaes import Progress
 from wann.baselines.common import Budget, TrainResult
 from wann.baselines.inits import genome_init
 from wann.baselines.supervised import _accuracy, _checkpointing, train_examples
@@ -109,18 +110,20 @@ def train_genome(
     method: str,
     budget: Budget | None = None,
     info: dict | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """Train every connection weight of `genome` from `w0` (C,) with `supervised.train_examples`
     (the dense nets' Adam recipe) for exactly ``epochs x n_train`` examples; checkpoints
-    (`supervised._checkpointing`) and score as the dense nets'."""
+    (`supervised._checkpointing`) and score as the dense nets'; progress: the training's
+    messages."""
     p0 = time.process_time()
     x, y = task.split("train")
     model = genome_module(genome, w0)
     budget = budget or Budget()
     total = int(epochs) * len(x)
     ck: list[dict] = []
-    cuts, on_cut = _checkpointing(task, model, total, 0, len(x), ck)
-    train_examples(model, x, y, total, seed, budget, cuts=cuts, on_cut=on_cut)
+    cuts, on_cut = _checkpointing(task, model, total, 0, len(x), ck, progress, method)
+    train_examples(model, x, y, total, seed, budget, cuts=cuts, on_cut=on_cut, progress=progress, label=method)
     w = model.w.detach().numpy().astype(np.float64).copy()
     net = WeightedNetwork(genome, w, {"method": method})
     res = TrainResult(
@@ -130,7 +133,7 @@ def train_genome(
     return res
 
 
-def tune_wann_adam(task, champion: Genome, epochs: int, seed: int) -> TrainResult:
+def tune_wann_adam(task, champion: Genome, epochs: int, seed: int, progress: Progress | None = None) -> TrainResult:
     """The champion's individual weights trained by Adam from its best shared weight on every
     connection, chosen on the training split as the assessment chooses it. The choice is the
     assessment's (`wann_best_shared`, not a training cost): its forward passes are recorded in
@@ -149,13 +152,20 @@ def tune_wann_adam(task, champion: Genome, epochs: int, seed: int) -> TrainResul
         "wann_tuned",
         budget,
         {"from_shared": w, "selection_examples": examples, "optimiser": "adam"},
+        progress,
     )
     r.network.meta["from_shared"] = w
     return r
 
 
 def retrain_topology_adam(
-    task, champion: Genome, epochs: int, seed: int, init: str = "default", init_seed: int | None = None
+    task,
+    champion: Genome,
+    epochs: int,
+    seed: int,
+    init: str = "default",
+    init_seed: int | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """The champion's topology from fresh random weights, trained by Adam: is the graph a good
     ticket under the same optimiser? Initial weights by the scheme `init`
@@ -171,6 +181,7 @@ def retrain_topology_adam(
         seed,
         "wann_retrained",
         info={"optimiser": "adam", "init": init, "init_seed": s0},
+        progress=progress,
     )
 
 

@@ -67,6 +67,11 @@ class Context:
         return {"test_episodes": self.test_episodes, "progress": self.progress}
 
     @property
+    def pk(self) -> dict[str, Any]:
+        """The progress keyword of every classification (torch Adam) recipe function."""
+        return {"progress": self.progress}
+
+    @property
     def init_kw(self) -> dict[str, Any]:
         """The initialisation keywords of every recipe function that draws initial weights."""
         return {"init": self.init, "init_seed": self.init_seed}
@@ -138,7 +143,7 @@ def tuned(ctx: Context) -> list[TrainResult]:
     if ctx.classify:
         from wann.baselines.genome_adam import tune_wann_adam
 
-        return [tune_wann_adam(ctx.task, ctx.champion, ctx.epochs, ctx.seed)]
+        return [tune_wann_adam(ctx.task, ctx.champion, ctx.epochs, ctx.seed, ctx.progress)]
     from wann.baselines import rl
 
     return [rl.tune_wann(ctx.executor, ctx.task, ctx.champion, ctx.budget, ctx.seed, **ctx.kw)]
@@ -150,7 +155,7 @@ def retrained(ctx: Context) -> list[TrainResult]:
     if ctx.classify:
         from wann.baselines.genome_adam import retrain_topology_adam
 
-        return [retrain_topology_adam(ctx.task, ctx.champion, ctx.epochs, ctx.seed, **ctx.init_kw)]
+        return [retrain_topology_adam(ctx.task, ctx.champion, ctx.epochs, ctx.seed, **ctx.pk, **ctx.init_kw)]
     from wann.baselines import rl
 
     return [rl.retrain_topology(ctx.executor, ctx.task, ctx.champion, ctx.budget, ctx.seed, **ctx.kw, **ctx.init_kw)]
@@ -164,7 +169,7 @@ def dense(ctx: Context, method: str = "dense") -> list[TrainResult]:
     from wann.baselines import supervised as sv
 
     if ctx.classify:
-        return [sv.train_dense(ctx.task, ctx.shape(), ctx.epochs, ctx.seed, **ctx.init_kw)[0]]
+        return [sv.train_dense(ctx.task, ctx.shape(), ctx.epochs, ctx.seed, **ctx.pk, **ctx.init_kw)[0]]
     return [
         rl.train_dense(
             ctx.executor, ctx.task, ctx.shape(), ctx.budget, ctx.seed, method=method, **ctx.kw, **ctx.init_kw
@@ -178,7 +183,9 @@ def small_dense(ctx: Context) -> list[TrainResult]:
 
     h = rl.small_dense_width(ctx.task.n_inputs, ctx.task.n_outputs, ctx.target)
     if ctx.classify:
-        return [sv.train_dense(ctx.task, [h], ctx.epochs, ctx.seed, method="small_dense", **ctx.init_kw)[0]]
+        return [
+            sv.train_dense(ctx.task, [h], ctx.epochs, ctx.seed, method="small_dense", **ctx.pk, **ctx.init_kw)[0]
+        ]
     return [
         rl.train_dense(ctx.executor, ctx.task, [h], ctx.budget, ctx.seed, method="small_dense", **ctx.kw, **ctx.init_kw)
     ]
@@ -198,7 +205,7 @@ def _classify_parent(ctx: Context):
     deterministic."""
     from wann.baselines import supervised as sv
 
-    return sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed, **ctx.init_kw)
+    return sv.train_parent(ctx.task, ctx.shape(), ctx.epochs, ctx.seed, **ctx.pk, **ctx.init_kw)
 
 
 def _own_parents(ctx: Context, trained: list[TrainResult]) -> list[TrainResult]:
@@ -214,7 +221,7 @@ def _pruned(criterion: str):
         if ctx.classify:  # torch parents are cheap and deterministic: always retrained here
             parent = _classify_parent(ctx)
             pruned, _ = svp.prune(
-                ctx.task, ctx.shape(), parent.model, ctx.target, criterion, ctx.epochs, ctx.seed, parent=parent
+                ctx.task, ctx.shape(), parent.model, ctx.target, criterion, ctx.epochs, ctx.seed, parent, **ctx.pk
             )
             return [pruned, parent.result]
         parent = _rl_parent(ctx)
@@ -235,7 +242,7 @@ def _ticket(rewind: str):
 
         if ctx.classify:
             parent = _classify_parent(ctx)
-            t = svp.ticket(ctx.task, ctx.shape(), parent, ctx.target, ctx.epochs, ctx.seed, rewind)
+            t = svp.ticket(ctx.task, ctx.shape(), parent, ctx.target, ctx.epochs, ctx.seed, rewind, **ctx.pk)
             return [t, parent.result]
         parent = _rl_parent(ctx)
         t = rlp.ticket(ctx.executor, ctx.task, parent, ctx.target, ctx.budget, ctx.seed, rewind, **ctx.kw)
@@ -257,8 +264,8 @@ def ticket_random_init(ctx: Context) -> list[TrainResult]:
 
     if ctx.classify:
         parent = _classify_parent(ctx)
-        t = svp.ticket(ctx.task, ctx.shape(), parent, ctx.target, ctx.epochs, ctx.seed, "init")
-        c = svp.ticket_control(ctx.task, ctx.shape(), parent, t, ctx.epochs, ctx.seed, **ctx.init_kw)
+        t = svp.ticket(ctx.task, ctx.shape(), parent, ctx.target, ctx.epochs, ctx.seed, "init", **ctx.pk)
+        c = svp.ticket_control(ctx.task, ctx.shape(), parent, t, ctx.epochs, ctx.seed, **ctx.pk, **ctx.init_kw)
         return [c, t, parent.result]
     parent = _rl_parent(ctx)
     t = ctx.parents.get("lottery_ticket")
@@ -273,7 +280,9 @@ def random_sparse(ctx: Context) -> list[TrainResult]:
     from wann.baselines import supervised_pruning as svp
 
     if ctx.classify:
-        return [svp.random_sparse(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed, **ctx.init_kw)]
+        return [
+            svp.random_sparse(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed, **ctx.pk, **ctx.init_kw)
+        ]
     return [
         rlp.random_sparse(
             ctx.executor, ctx.task, ctx.shape(), ctx.target, ctx.budget, ctx.seed, **ctx.kw, **ctx.init_kw
@@ -289,7 +298,7 @@ def snip(ctx: Context) -> list[TrainResult]:
     from wann.baselines import supervised_pruning as svp
 
     if ctx.classify:
-        return [svp.snip(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed, **ctx.init_kw)]
+        return [svp.snip(ctx.task, ctx.shape(), ctx.target, ctx.epochs, ctx.seed, **ctx.pk, **ctx.init_kw)]
     return [rlp.snip(ctx.executor, ctx.task, ctx.shape(), ctx.target, ctx.budget, ctx.seed, **ctx.kw, **ctx.init_kw)]
 
 
@@ -306,7 +315,9 @@ def _pruned_at(rewind: bool):
             raise ValueError("a timed method needs Context.at, the prune time in (0, 1]")
         if ctx.classify:
             parent = _classify_parent(ctx)
-            r = svp.oneshot(ctx.task, ctx.shape(), parent, ctx.target, ctx.at, rewind, ctx.epochs, ctx.seed)
+            r = svp.oneshot(
+                ctx.task, ctx.shape(), parent, ctx.target, ctx.at, rewind, ctx.epochs, ctx.seed, **ctx.pk
+            )
             return [r, parent.result]
         parent = _rl_parent(ctx)
         r = rlp.oneshot(ctx.executor, ctx.task, parent, ctx.target, ctx.at, rewind, ctx.budget, ctx.seed, **ctx.kw)

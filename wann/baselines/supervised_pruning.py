@@ -43,6 +43,7 @@ import time
 import numpy as np
 
 from wann import activations
+from wann.baselines.cmaes import Progress
 from wann.baselines.common import Budget, TrainResult
 from wann.baselines.pruning import (
     layer_ids,
@@ -136,13 +137,14 @@ def _iterate(
     criterion: str = "magnitude",
     rewind: np.ndarray | None = None,
     masks: list[np.ndarray] | None = None,
+    progress: Progress | None = None,
 ):
     """The iterative schedule every pruned net and ticket shares (as `rl._iterate`): live counts of
     `pruning.schedule`, ``epochs x n_train`` examples split evenly over the rounds, Adam each
     round, checkpoints at 10/25/50/100 % of the whole budget. Each round's mask comes from
     `criterion` on the previous round's trained model (round 1: the trained dense net), or from
     `masks`; each round starts from the previous round's weights, or from `rewind` (flat,
-    unfolded). Returns (TrainResult, final mask)."""
+    unfolded). progress: the training's messages, by round. Returns (TrainResult, final mask)."""
     p0 = time.process_time()
     x, y = task.split("train")
     g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.RELU)
@@ -177,8 +179,9 @@ def _iterate(
             set_flat_weights(model, rewind)
         apply_mask(model, mask)
         budget.add(0, 0, time.process_time() - t0)
-        cuts, on_cut = _checkpointing(task, model, total, done, len(x), ck)
-        train_examples(model, x, y, b, seed + r, budget, cuts=cuts, on_cut=on_cut)
+        label = f"{method} round {r}/{len(counts)}"
+        cuts, on_cut = _checkpointing(task, model, total, done, len(x), ck, progress, label)
+        train_examples(model, x, y, b, seed + r, budget, cuts=cuts, on_cut=on_cut, progress=progress, label=label)
         done += b
     net = _network(task, hidden, model, method)
     net.meta["masks"] = [pack_mask(m) for m in used]
@@ -194,23 +197,44 @@ def _iterate(
     return TrainResult(method, net, _accuracy(task, net), budget, ck, info), mask
 
 
-def prune(task, hidden, model, target: int, criterion: str, epochs: int, seed: int, parent: Parent | None = None):
+def prune(
+    task,
+    hidden,
+    model,
+    target: int,
+    criterion: str,
+    epochs: int,
+    seed: int,
+    parent: Parent | None = None,
+    progress: Progress | None = None,
+):
     """Iteratively prune the trained dense `model` (not modified) to exactly `target` live
     connections ('magnitude', 'taylor' or 'taylor_unit'), fine-tuned with Adam each round, for
     exactly ``epochs x n_train`` examples in all. Returns (TrainResult, final mask)."""
     parent = parent or Parent(None, model, None, None)
-    res, mask = _iterate(task, hidden, parent, target, epochs, seed, f"pruned_{criterion}", criterion)
+    res, mask = _iterate(
+        task, hidden, parent, target, epochs, seed, f"pruned_{criterion}", criterion, progress=progress
+    )
     res.info["criterion"] = criterion
     return res, mask
 
 
-def ticket(task, hidden, parent: Parent, target: int, epochs: int, seed: int, rewind: str = "init"):
+def ticket(
+    task,
+    hidden,
+    parent: Parent,
+    target: int,
+    epochs: int,
+    seed: int,
+    rewind: str = "init",
+    progress: Progress | None = None,
+):
     """A lottery ticket: iterative magnitude pruning with every round rewound to the parent's
     initial weights (rewind='init', Frankle & Carbin 2019) or to its weights after
     `REWIND_FRACTION` of training (rewind='early'), on the schedule and budget of `prune`."""
     method = "lottery_ticket" if rewind == "init" else "ticket_late_rewind"
     start = parent.init if rewind == "init" else parent.early
-    res, _ = _iterate(task, hidden, parent, target, epochs, seed, method, "magnitude", start)
+    res, _ = _iterate(task, hidden, parent, target, epochs, seed, method, "magnitude", start, progress=progress)
     res.info["rewind"] = rewind
     return res
 
@@ -224,6 +248,7 @@ def ticket_control(
     seed: int,
     init: str = "default",
     init_seed: int | None = None,
+    progress: Progress | None = None,
 ):
     """The ticket's control: its masks round by round, each round from one fresh random
     initialisation (`build_mlp` by the scheme `init`, seeded ``init_seed + 1_000_003``;
@@ -233,7 +258,16 @@ def ticket_control(
     base = int(seed) if init_seed is None else int(init_seed)
     fresh = flat_weights(build_mlp(task.n_inputs, hidden, task.n_outputs, base + 1_000_003, init=init), fold=False)
     res, _ = _iterate(
-        task, hidden, parent, int(masks[-1].sum()), epochs, seed, "ticket_random_init", rewind=fresh, masks=masks
+        task,
+        hidden,
+        parent,
+        int(masks[-1].sum()),
+        epochs,
+        seed,
+        "ticket_random_init",
+        rewind=fresh,
+        masks=masks,
+        progress=progress,
     )
     res.info["rewind"] = "fresh random init"
     res.info["init"] = init
@@ -241,9 +275,19 @@ def ticket_control(
     return res
 
 
-def retrain_masked(task, hidden, mask: np.ndarray, init: np.ndarray, epochs: int, seed: int, method: str):
+def retrain_masked(
+    task,
+    hidden,
+    mask: np.ndarray,
+    init: np.ndarray,
+    epochs: int,
+    seed: int,
+    method: str,
+    progress: Progress | None = None,
+):
     """Train the MLP restricted to `mask` (C,) from the flat (unfolded) initial weights `init`
-    (C,) for exactly ``epochs x n_train`` examples (minibatch order from `seed`)."""
+    (C,) for exactly ``epochs x n_train`` examples (minibatch order from `seed`); progress: the
+    training's messages."""
     p0 = time.process_time()
     x, y = task.split("train")
     model = build_mlp(task.n_inputs, hidden, task.n_outputs, seed, x)
@@ -251,8 +295,8 @@ def retrain_masked(task, hidden, mask: np.ndarray, init: np.ndarray, epochs: int
     apply_mask(model, mask)
     total = int(epochs) * len(x)
     budget, ck = Budget(), []
-    cuts, on_cut = _checkpointing(task, model, total, 0, len(x), ck)
-    train_examples(model, x, y, total, seed, budget, cuts=cuts, on_cut=on_cut)
+    cuts, on_cut = _checkpointing(task, model, total, 0, len(x), ck, progress, method)
+    train_examples(model, x, y, total, seed, budget, cuts=cuts, on_cut=on_cut, progress=progress, label=method)
     net = _network(task, hidden, model, method)
     info = {"epochs": epochs, "budget_unit": "examples", "cpu_s_recipe": time.process_time() - p0}
     return TrainResult(method, net, _accuracy(task, net), budget, ck, info)
@@ -267,7 +311,14 @@ def _init_flat(task, hidden, seed: int, init: str, init_seed: int | None) -> np.
 
 
 def random_sparse(
-    task, hidden, target: int, epochs: int, seed: int, init: str = "default", init_seed: int | None = None
+    task,
+    hidden,
+    target: int,
+    epochs: int,
+    seed: int,
+    init: str = "default",
+    init_seed: int | None = None,
+    progress: Progress | None = None,
 ):
     """A random mask of exactly `target` live connections (biases kept while their unit lives;
     drawn from `seed`), trained from initialisation (scheme `init`, seeded `init_seed`, None
@@ -275,7 +326,7 @@ def random_sparse(
     g0 = mlp_genome(task.n_inputs, hidden, task.n_outputs, activations.RELU)
     mask = random_mask(g0, target, seed, keep=np.array([c.source == 0 for c in g0.connections]))
     res = retrain_masked(
-        task, hidden, mask, _init_flat(task, hidden, seed, init, init_seed), epochs, seed, "random_sparse"
+        task, hidden, mask, _init_flat(task, hidden, seed, init, init_seed), epochs, seed, "random_sparse", progress
     )
     res.info.update(init=init, init_seed=int(seed) if init_seed is None else int(init_seed))
     return res
@@ -311,7 +362,14 @@ def _one_shot_mask(task, hidden, raw: np.ndarray, target: int) -> np.ndarray:
 
 
 def snip(
-    task, hidden, target: int, epochs: int, seed: int, init: str = "default", init_seed: int | None = None
+    task,
+    hidden,
+    target: int,
+    epochs: int,
+    seed: int,
+    init: str = "default",
+    init_seed: int | None = None,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """SNIP (Lee et al. 2019): prune the MLP at initialisation, one shot, to exactly `target`
     live connections by connection sensitivity (`snip_scores` on the whole training split,
@@ -330,7 +388,7 @@ def snip(
     mask = _one_shot_mask(task, hidden, snip_scores(model, x, y), target)
     start = flat_weights(model, fold=False) if init_seed is None else _init_flat(task, hidden, seed, init, init_seed)
     score_cpu = time.process_time() - t0
-    res = retrain_masked(task, hidden, mask, start, epochs, seed, "snip")
+    res = retrain_masked(task, hidden, mask, start, epochs, seed, "snip", progress)
     res.budget.add(0, 0, score_cpu)
     res.network.meta["masks"] = [pack_mask(mask)]
     res.info.update(
@@ -355,7 +413,17 @@ def _snapshot(parent: Parent, at: float) -> np.ndarray:
     raise ValueError(f"the dense parent has no snapshot at {at:g} of its training; it has {have or 'none'}")
 
 
-def oneshot(task, hidden, parent: Parent, target: int, at: float, rewind: bool, epochs: int, seed: int) -> TrainResult:
+def oneshot(
+    task,
+    hidden,
+    parent: Parent,
+    target: int,
+    at: float,
+    rewind: bool,
+    epochs: int,
+    seed: int,
+    progress: Progress | None = None,
+) -> TrainResult:
     """One-shot magnitude pruning at a time in training: the parent's weights after fraction `at`
     (in (0, 1]) of its training (`Parent.snapshots`) pruned at once to exactly `target` live
     connections (|w| normalised per layer, as a magnitude round of `prune`; bias edges never
@@ -368,7 +436,7 @@ def oneshot(task, hidden, parent: Parent, target: int, at: float, rewind: bool, 
     mask = _one_shot_mask(task, hidden, np.abs(w), target)
     prune_cpu = time.process_time() - t0
     method = "pruned_at_rewind" if rewind else "pruned_at"
-    res = retrain_masked(task, hidden, mask, parent.init if rewind else w, epochs, seed, method)
+    res = retrain_masked(task, hidden, mask, parent.init if rewind else w, epochs, seed, method, progress)
     res.budget.add(0, 0, prune_cpu)
     res.network.meta["masks"] = [pack_mask(mask)]
     res.info.update(

@@ -236,4 +236,10 @@ def test_compare_slice_flags_are_checked_before_any_work(tmp_path, capsys):
     assert "--tasks" in err and "cartpole, wine" in err and len(err.strip().splitlines()) == 1
     assert main(["compare", str(p), "--seeds", "9", "--quiet"]) == 2
     assert "--seeds" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["compare", str(p), "--seeds", "0,x", "--quiet"])
+    assert e.value.code == 2 and "expected comma-separated seeds such as 0,1,2" in capsys.readouterr().err
+    assert main(["compare", str(p), "--seeds", "0", "--tasks", "wines", "--quiet"]) == 2  # seed 0 parses
+    err = capsys.readouterr().err
+    assert "--tasks" in err and "widths" not in err
     assert not (tmp_path / "run").exists()  # nothing written

@@ -43,6 +43,18 @@ def _widths(s: str) -> list[int]:
     return widths
 
 
+def _seeds(s: str) -> list[int]:
+    """A study slice's seeds: comma-separated integers in [0, SEED_LIMIT)."""
+    try:
+        seeds = [int(x) for x in s.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated seeds such as 0,1,2, got {s!r}") from None
+    bad = [x for x in seeds if not 0 <= x < SEED_LIMIT]
+    if bad:
+        raise argparse.ArgumentTypeError(f"seeds must be in [0, {SEED_LIMIT - 1}], got {bad[0]}")
+    return seeds
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (usage goes to `wann CMD --help`)."""
 
@@ -83,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="run directory (default runs/NAME-sSEED-TIMESTAMP)")
     s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     s.add_argument("--executor", **executor)
-    s.add_argument("--workers", type=_positive(int, 0, MAX_WORKERS), help="Ray evaluator actors (0 = one per CPU)")
+    s.add_argument(
+        "--workers",
+        type=_positive(int, 0, MAX_WORKERS),
+        help="Ray evaluator actors (0 = one per CPU; an island run: in all, split over the islands)",
+    )
     s.add_argument("--address", help=address)
     s.add_argument("--quiet", action="store_true", help="no progress display")
     s.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard event files to DIR/<run folder name>")
@@ -156,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=_positive(int, 0, MAX_WORKERS), help="cells at once (0 = one per CPU)")
     c.add_argument("--address", help=address)
     c.add_argument("--tasks", type=lambda v: v.split(","), help="run only these task labels (a slice: a,b)")
-    c.add_argument("--seeds", type=_widths, help="run only these seeds (a slice: 0,1,2)")
+    c.add_argument("--seeds", type=_seeds, help="run only these seeds (a slice: 0,1,2)")
     c.add_argument("--max-cells", type=_positive(int, 1), help="stop after this many cells (rerun to resume)")
     c.add_argument("--report", action="store_true", help="write the report when the study is done")
     c.add_argument("--quiet", action="store_true", help="no progress lines")

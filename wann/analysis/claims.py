@@ -241,9 +241,12 @@ def evaluate(data: StudyData, alpha: float = ALPHA) -> list[dict[str, Any]]:
                     r = {**base, "a": spec, "b": "", **v}
                     lo, hi = r["ci_low"], r["ci_high"]
                     if math.isfinite(lo) and lo > 0:
-                        r["verdict"], r["why"] = SUPPORTED, "structure share > initialisation share"
+                        r["verdict"], r["why"] = SUPPORTED, "structure share > within share (init + noise)"
                     elif math.isfinite(hi) and hi < 0:
-                        r["verdict"], r["why"] = REFUTED, "initialisation share > structure share"
+                        r["verdict"], r["why"] = REFUTED, "within share (init + noise) > structure share"
+                        noise = r.get("eval_share", math.nan) / r["init"] if r.get("init", 0) > 0 else math.nan
+                        if math.isfinite(noise) and noise >= 0.5:
+                            r["why"] += f", {noise:.0%} of it the test set's sampling noise"
                     else:
                         r["verdict"] = INCONCLUSIVE
                         r["why"] = (

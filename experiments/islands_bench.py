@@ -17,7 +17,9 @@ the evaluation's compute per generation). In island mode the driver does no tell
 single-population run it also prints the driver's CPU-seconds per generation (``gen_cpu_s``: tell,
 dispatch, bookkeeping), the evaluation's CPU-seconds per generation (all evaluators), and their
 ratio: the number of evaluator cores at which the driver would be busy half of each generation
-(beyond it, adding cores mostly adds waiting on the driver).
+(beyond it, adding cores mostly adds waiting on the driver); and the island run's driver CPU per
+generation (routing migrants, writing files, scoring the island champions on selection
+episodes at each epoch).
 
 ``--part 1`` or ``--part 2`` runs one part only.
 
@@ -180,11 +182,20 @@ def driver_costs(out: Path) -> tuple[float, float]:
     return driver, (cpu[-1] - cpu[0]) / max(1, len(cpu) - 1)
 
 
+def island_driver_cpu(out: Path) -> float:
+    """The driver's CPU-seconds per generation of an island run on Ray: the run's CPU (driver
+    and islands) less the islands' own (``gen_cpu_s`` of every island row), per generation."""
+    with (out / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    islands = sum(float(r["gen_cpu_s"]) for r in rows)
+    return (float(rows[-1]["cpu_s"]) - islands) / len({r["generation"] for r in rows})
+
+
 def part2(a, out: Path) -> None:
     print("\npart 2: the driver's work per generation (seconds)")
     print(
         f"{'population':>10} {'tell':>9} {'one_dispatch':>13} {'isl_dispatch':>13} {'driver_cpu':>11} "
-        f"{'eval_cpu':>9} {'half_busy_cores':>15}"
+        f"{'eval_cpu':>9} {'half_busy_cores':>15} {'isl_driver_cpu':>14}"
     )
     for size in (int(s) for s in a.sizes.split(",")):
         gens = max(3, a.interval)
@@ -194,8 +205,10 @@ def part2(a, out: Path) -> None:
             timed_run(exp, out / f"driver-{mode}-p{size}")
             row.append(dispatch_per_generation(out / f"driver-{mode}-p{size}"))
         driver, ev = driver_costs(out / f"driver-one-p{size}")
+        isl = island_driver_cpu(out / f"driver-isl-p{size}") if a.executor == "ray" else float("nan")
         print(
-            f"{size:>10} {row[0]:9.5f} {row[1]:13.5f} {row[2]:13.5f} {driver:11.5f} {ev:9.3f} {ev / driver:15.0f}"
+            f"{size:>10} {row[0]:9.5f} {row[1]:13.5f} {row[2]:13.5f} {driver:11.5f} {ev:9.3f} {ev / driver:15.0f} "
+            f"{isl:14.5f}"
         )
 
 

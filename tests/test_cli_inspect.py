@@ -5,6 +5,7 @@ input layers."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -287,6 +288,39 @@ def test_sigint_to_a_running_search_exits_130(tmp_path):
     assert err[-1].strip() == "interrupted; finished generations are in the checkpoint (rerun with --resume)", err
     assert not any("Traceback" in line for line in err)
     assert (tmp_path / "run" / "checkpoint.json").exists()
+
+
+def test_sigterm_to_a_study_on_ray_exits_143_with_one_line(tmp_path):
+    """SIGTERM stops `wann compare` as Ctrl-C does (Ray's own handler, which dumps a stack and
+    exits 15, is replaced by ours after ray.init)."""
+    (tmp_path / "cp.toml").write_text(
+        'name = "cp"\n[task]\nname = "CartPole-v1"\n[search]\npopulation = 24\ngenerations = 400\nrollouts = 1\n'
+        '[execution]\nexecutor = "serial"\n'
+    )
+    (tmp_path / "study.toml").write_text(
+        '[study]\nname = "term"\nseeds = [0, 1]\nmethods = ["wann_best_shared"]\nsizes = [1.0]\ntest_episodes = 3\n'
+        'landscape_episodes = 0\n[execution]\nexecutor = "ray"\nworkers = 1\n'
+        '[[tasks]]\nlabel = "cp"\nsearch = "cp.toml"\nbudget = 64\ndense = [[4]]\n'
+    )
+    cmd = [sys.executable, "-m", "wann.cli", "compare", str(tmp_path / "study.toml"), "--out", str(tmp_path / "run")]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    err = []
+    try:
+        for line in p.stderr:  # wait until a cell runs on Ray
+            err.append(line)
+            if "started" in line:
+                break
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        err += p.stderr.readlines()
+        rc = p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert rc == 143, "".join(err)
+    assert err[-1].strip() == "terminated; finished cells are saved; rerun the same command to resume", err
+    assert not any("Traceback" in line or "SIGTERM received" in line for line in err), "".join(err)
 
 
 # ---- small things: bench's text, the rendering warning ----------------------------------------

@@ -109,3 +109,21 @@ def test_markdown_tables_keep_their_columns(tmp_path):
         n = len(re.findall(r"(?<!\\)\|", line))
         cols = cols or n
         assert n == cols, line
+
+
+def test_champion_drawings_name_the_tasks_inputs():
+    """The report draws a champion with its task's input names (digits: the 8 x 8 pixel grid)."""
+    import numpy as np
+
+    from wann.analysis.plots import _input_names
+    from wann.draw import input_grid_shape
+    from wann.genome import Genome
+    from wann.tasks import task_from_spec
+
+    data = load(ROOT / STUDY)
+    task = task_from_spec(next(t["task"] for t in data.meta["tasks"] if t["label"] == "digits"))
+    g = Genome.initial(task.n_inputs, task.n_outputs, np.random.default_rng(0), 0.5)
+    names = _input_names(data, "digits", g)
+    assert names == list(task.input_names) and input_grid_shape(names, g.n_inputs) == (8, 8)
+    assert _input_names(data, "nope", g) is None
+    assert _input_names(data, "swingup", g) is None  # another task's inputs do not fit this genome

@@ -199,6 +199,23 @@ def plot_landscapes(data: StudyData, task: str, path: Path) -> Path:
     return _save(plt, fig, path, dpi=100, rect=(0, 0.12, 1, 1))
 
 
+def _input_names(data: StudyData, task: str, g) -> list[str] | None:
+    """The recorded task's input names (so the drawing names them, and maps image inputs on
+    their grid), or None when the task cannot be built here or does not fit the genome."""
+    from wann.errors import WannError
+    from wann.tasks import task_from_spec
+
+    spec = next((t.get("task") for t in data.meta.get("tasks", []) if t.get("label") == task), None)
+    if not isinstance(spec, dict):
+        return None
+    try:
+        t = task_from_spec(spec)
+    except (WannError, ImportError, OSError):
+        return None
+    names = list(getattr(t, "input_names", None) or [])
+    return names if len(names) == g.n_inputs else None
+
+
 def draw_champions(data: StudyData, task: str, folder: Path) -> list[tuple[str, Path]]:
     """The best and the median seed's champion (by the best-shared-weight score)."""
     from wann.draw import draw
@@ -223,7 +240,7 @@ def draw_champions(data: StudyData, task: str, folder: Path) -> list[tuple[str, 
         g = Genome.from_dict(champ)
         p = folder / f"{task}-champion-{tag}.png"
         title = f"{task} champion, seed {int(row['seed'])}: {row['score']:.3g} at w = {row['shared_weight']:g}"
-        draw(g, p, title=title)
+        draw(g, p, title=title, input_names=_input_names(data, task, g))
         out.append((f"{tag} seed ({int(row['seed'])}), {g.n_connections} connections", p))
     return out
 
@@ -358,9 +375,12 @@ def plot_inits(data: StudyData, task: str, rows: list[dict], path: Path) -> Path
 
 def plot_compute(data: StudyData, task: str, rows: list[dict], unit: str, path: Path) -> Path:
     """Final score against total compute (log x): each method's mean over seeds with its 95 % CI;
-    the WANN rows at both search budgets joined by a line."""
+    the WANN rows at both search budgets joined by a line (the half budget labelled once, at its
+    highest point: the WANN rows share its x)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(10, 4.8))
+    halves = [r for r in rows if r["variant"] == "half" and np.isfinite(r["mean"])]
+    top_half = max(halves, key=lambda r: r["mean"]) if halves else None  # labelled once: they share an x
     for m in dict.fromkeys(r["method"] for r in rows):
         g = [r for r in rows if r["method"] == m]
         xs = np.array([r["compute"] for r in g])
@@ -371,7 +391,7 @@ def plot_compute(data: StudyData, task: str, rows: list[dict], unit: str, path: 
         joined = m.startswith("wann") and any(r["variant"] == "half" for r in g)
         ax.errorbar(xs, ys, yerr=yerr, fmt="o-" if joined else "o", color=_color(m), ms=4, capsize=2, label=_label(m))
         for r in g:
-            if r["variant"] not in ("-", "1x"):
+            if r["variant"] not in ("-", "1x") and (r["variant"] != "half" or r is top_half):
                 tag = "half search" if r["variant"] == "half" else r["variant"]
                 ax.annotate(tag, (r["compute"], r["mean"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")

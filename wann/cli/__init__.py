@@ -19,19 +19,32 @@ from wann.cli.errors import COMMON_FLAGS, FLAGS, INTERRUPTED, describe_error
 from wann.cli.parser import build_parser
 
 
-def _interrupted(command: str | None) -> int:
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: a run stops as on Ctrl-C (nothing finished is lost)."""
+
+
+_terminated = threading.Event()  # set by the handler: code between may re-raise a plain KeyboardInterrupt
+
+
+def _on_sigterm(signum, frame):
+    _terminated.set()
+    raise Terminated()
+
+
+def _interrupted(command: str | None, e: BaseException | None = None) -> int:
     hint = INTERRUPTED.get(command or "", "nothing was saved")
     lead = "\n" if sys.stderr.isatty() else ""  # ends a progress line that rewrites itself
-    print(f"{lead}interrupted; {hint}", file=sys.stderr)
-    return 130
+    term = _terminated.is_set() or _caused_by(e, Terminated)
+    print(f"{lead}{'terminated' if term else 'interrupted'}; {hint}", file=sys.stderr)
+    return 143 if term else 130
 
 
-def _is_interrupt(e: BaseException | None) -> bool:
-    """True for a KeyboardInterrupt, or an error it caused (Ctrl-C inside a compiled kernel
+def _caused_by(e: BaseException | None, kind: type[BaseException] = KeyboardInterrupt) -> bool:
+    """True for an exception of `kind`, or an error it caused (Ctrl-C inside a compiled kernel
     surfaces as a SystemError whose cause is the KeyboardInterrupt)."""
     seen = set()
     while e is not None and id(e) not in seen:
-        if isinstance(e, KeyboardInterrupt):
+        if isinstance(e, kind):
             return True
         seen.add(id(e))
         e = e.__cause__ or e.__context__
@@ -41,11 +54,14 @@ def _is_interrupt(e: BaseException | None) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit codes: 0 done, 1 finished with failures (a study's failed cells) or
     an internal error, 2 bad input or an environment problem (one line on stderr, nothing
-    changed on disk), 130 interrupted (one line on stderr). ``--debug`` shows the traceback of
-    any error. SIGINT always interrupts, even when the process was started with it ignored (a
-    shell's background job inherits SIGINT ignored): ``kill -INT`` then stops a run cleanly."""
+    changed on disk), 130 interrupted, 143 terminated (SIGTERM; one line on stderr). ``--debug``
+    shows the traceback of any error. SIGINT always interrupts, even when the process was
+    started with it ignored (a shell's background job inherits SIGINT ignored): ``kill -INT``
+    then stops a run cleanly; SIGTERM (``kill``, a scheduler's stop) stops it the same way."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        _terminated.clear()
     try:
         args = build_parser().parse_args(argv)
     except KeyboardInterrupt:
@@ -53,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     where = f"wann {args.command}"
     try:
         return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        return _interrupted(args.command)
+    except KeyboardInterrupt as e:
+        return _interrupted(args.command, e)
     except Exception as e:
-        if _is_interrupt(e):
-            return _interrupted(args.command)
+        if _caused_by(e):
+            return _interrupted(args.command, e)
         if args.debug:
             raise
         code, line = describe_error(e, args.command)

@@ -12,7 +12,8 @@ exit codes:
   0    done
   1    finished with failures (a study's failed cells) or an internal error (a bug: rerun with --debug)
   2    bad input or an environment problem (one line on stderr naming the flag or field; nothing changed)
-  130  interrupted (Ctrl-C; one line on stderr saying what was saved)
+  130  interrupted (Ctrl-C or SIGINT; one line on stderr saying what was saved)
+  143  terminated (SIGTERM, e.g. `kill` or a scheduler; the same line)
 
 `wann COMMAND --help` describes a command's flags."""
 

@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -265,9 +266,26 @@ def session_logs_dir() -> str | None:
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     """Make sure Ray is initialised. Returns True when this call started a local Ray (which the
-    caller then owns and shuts down)."""
+    caller then owns and shuts down). A Python SIGTERM handler set before (the CLI's: stop as on
+    Ctrl-C) is put back afterwards: ``ray.init`` installs its own, which dumps a stack and exits."""
     if ray.is_initialized():
         return False
+    with _keep_sigterm_handler():
+        return _connect(address, num_cpus)
+
+
+@contextlib.contextmanager
+def _keep_sigterm_handler():
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and callable(before):
+            signal.signal(signal.SIGTERM, before)
+
+
+def _connect(address: str | None, num_cpus: int | None) -> bool:
     address = address or os.environ.get("RAY_ADDRESS") or None
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     _quiet_ray_before_init()

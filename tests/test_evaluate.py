@@ -67,3 +67,25 @@ def test_assessment_is_typed_and_round_trips():
         assert list(d)[: len(keys)] == keys
         assert Assessment.from_dict(d) == a
         assert (a.metric == "accuracy") == (champ == "wine") and (a.ensemble_accuracy is not None) == (champ == "wine")
+
+
+def test_a_table_of_edge_weights_gives_the_repeated_matrix_numbers(small_genomes):
+    """forward(..., edge_weights (K, E), edge_rows (R,)) equals the (R, E) repeated matrix bit for
+    bit, for rows of several genomes and vectors in any order; bad row indices are refused."""
+    import pytest
+
+    from wann.network import forward
+
+    batch = compile_genomes(small_genomes[:3])
+    rng = np.random.default_rng(4)
+    E = max(len(g.connections) for g in small_genomes[:3])
+    table = rng.normal(size=(5, max(1, E)))
+    rg = np.array([0, 0, 1, 1, 1, 2, 0, 2, 2, 1], dtype=np.int64)
+    er = np.array([3, 3, 0, 0, 4, 1, 2, 1, 1, 4], dtype=np.int64)
+    obs = rng.normal(size=(len(rg), small_genomes[0].n_inputs))
+    want = forward(batch, rg, obs, 0.0, table[er])
+    assert np.array_equal(forward(batch, rg, obs, 0.0, table, er), want)
+    with pytest.raises(ValueError, match="edge_rows must index"):
+        forward(batch, rg, obs, 0.0, table, er + 5)
+    with pytest.raises(ValueError, match="edge_rows must have shape"):
+        forward(batch, rg, obs, 0.0, table, er[:3])

@@ -195,9 +195,9 @@ def test_identical_rows_are_scored_once(monkeypatch):
     rows = []
     real = classify.forward
 
-    def counting(batch, row_genome, obs, weights, edge_weights=None):
+    def counting(batch, row_genome, obs, weights, edge_weights=None, edge_rows=None):
         rows.append(len(row_genome))
-        return real(batch, row_genome, obs, weights, edge_weights)
+        return real(batch, row_genome, obs, weights, edge_weights, edge_rows)
 
     monkeypatch.setattr(classify, "forward", counting)
     ev = evaluate(task, pop, [-1.0, 0.5, 2.0], [1, 2, 3])

@@ -178,6 +178,22 @@ def forward_individual_lanes(vals, n_lanes, n_in, n_nodes, nbase, ebase, act, in
         _activate(act[nbase + j], acc, vals[j], n_lanes)
 
 
+@njit(inline="always", cache=True)
+def forward_edges_lanes(vals, n_lanes, n_in, n_nodes, nbase, ebase, act, in_ptr, in_src, wv, acc):
+    """Like `forward_individual_lanes` when every lane has the same edge weights: wv (n_edges of
+    this genome, in CSR order), one weight per edge for all lanes (the same arithmetic, so the
+    same numbers, without a (lanes, edges) copy)."""
+    for j in range(n_in + 1, n_nodes):
+        for l in range(n_lanes):
+            acc[l] = 0.0
+        for e in range(in_ptr[nbase + j], in_ptr[nbase + j + 1]):
+            src = vals[in_src[e]]
+            we = wv[e - ebase]
+            for l in range(n_lanes):
+                acc[l] += we * src[l]
+        _activate(act[nbase + j], acc, vals[j], n_lanes)
+
+
 @njit(inline="always", cache=True, error_model="numpy")
 def _activate_into(a, acc, w, out, n):
     """out[:n] = act_a(w[:n] * acc[:n]), one lane loop per case; acc is scratch (overwritten).
@@ -256,18 +272,26 @@ def rows_end(row_genome, r):
 
 
 @njit(cache=True, error_model="numpy")
-def _forward_rows(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, obs, w, ew, individual):
+def _forward_rows(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, obs, w, ew, individual, edge_row):
     """Forward pass for R rows, each (genome, input vector, weight). Rows of the same genome
-    should be contiguous for speed; any order gives the same numbers. Returns (R, n_out)."""
+    should be contiguous for speed; any order gives the same numbers. Returns (R, n_out).
+    edge_row: (R,) row of `ew` each row uses (then `ew` is a table of weight vectors), or (0,):
+    row r uses ``ew[r]``."""
     R = obs.shape[0]
     n_in = obs.shape[1]
     n_out = out_local.shape[1]
     out = np.empty((R, n_out))
     r = 0
     max_nodes = max_nodes_of(node_ptr)
+    tabled = individual and edge_row.shape[0] == R
     while r < R:
         g = row_genome[r]
         r_end = rows_end(row_genome, r)
+        if tabled:  # a run shares its genome and its weight vector
+            k = r + 1
+            while k < r_end and edge_row[k] == edge_row[r]:
+                k += 1
+            r_end = k
         L = r_end - r
         vals = np.empty((max_nodes, L))
         acc = np.empty(L)
@@ -278,7 +302,11 @@ def _forward_rows(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome
                 vals[1 + i, l] = obs[r + l, i]
             wl[l] = w[r + l]
         n_nodes = node_ptr[g + 1] - node_ptr[g]
-        if individual:
+        if tabled:
+            forward_edges_lanes(
+                vals, L, n_in, n_nodes, node_ptr[g], edge_ptr[g], act, in_ptr, in_src, ew[edge_row[r]], acc
+            )
+        elif individual:
             forward_individual_lanes(
                 vals, L, n_in, n_nodes, node_ptr[g], edge_ptr[g], act, in_ptr, in_src, ew[r:r_end], acc
             )
@@ -297,17 +325,30 @@ def forward(
     obs: np.ndarray,
     weights: np.ndarray,
     edge_weights: np.ndarray | None = None,
+    edge_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Compiled forward pass.
 
     row_genome: (R,) int, which genome of `batch` each row uses.
     obs: (R, n_inputs) float64 network inputs. weights: (R,) shared weight per row (ignored when
     `edge_weights` is given). edge_weights: optional (R, max_edges) per-row individual weights in
-    each genome's CSR edge order (see `edge_weights_from_connections`).
+    each genome's CSR edge order (see `edge_weights_from_connections`); with `edge_rows` (R,)
+    int, a table (K, max_edges) of weight vectors instead, row r using ``edge_weights[edge_rows[r]]``
+    (the same numbers as the repeated (R, max_edges) matrix, without making it).
     Returns (R, n_outputs) float64 output-node values."""
     obs = np.ascontiguousarray(obs, dtype=np.float64)
-    rows = row_arrays(row_genome, weights, edge_weights)
-    return _forward_rows(*batch.arrays(), rows[0], obs, *rows[1:])
+    rg, w, ew, individual = row_arrays(row_genome, weights, edge_weights)
+    table = np.zeros(0, dtype=np.int64)
+    if edge_rows is not None and individual:
+        table = np.ascontiguousarray(edge_rows, dtype=np.int64)
+        if table.shape != (obs.shape[0],):
+            raise ValueError(f"edge_rows must have shape ({obs.shape[0]},), got {table.shape}")
+        k = np.shape(edge_weights)[0]
+        if ew.shape[0] < k:  # a table of vectors without edges
+            ew = np.zeros((k, 1))
+        if table.size and (table.min() < 0 or table.max() >= k):
+            raise ValueError(f"edge_rows must index the {k} rows of edge_weights")
+    return _forward_rows(*batch.arrays(), rg, obs, w, ew, individual, table)
 
 
 def row_arrays(row_genome, weights, edge_weights=None):

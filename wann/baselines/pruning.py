@@ -270,8 +270,8 @@ def output_sensitivity(
         wp[k] += eps
         wm[k] -= eps
         ew = edge_weights_from_connections(batch, 0, np.stack([wp, wm]))
-        op = forward(batch, rows, states, 0.0, np.repeat(ew[:1], S, axis=0))
-        om = forward(batch, rows, states, 0.0, np.repeat(ew[1:], S, axis=0))
+        op = forward(batch, rows, states, 0.0, ew[:1], rows)  # rows index the one vector (all 0)
+        om = forward(batch, rows, states, 0.0, ew[1:], rows)
         grad = (op - om) / (2 * eps)  # (S, n_out)
         scores[k] = np.mean(np.abs(net.weights[k] * grad).sum(axis=1))
     return scores
@@ -303,8 +303,8 @@ def unit_sensitivity(
         wp[sel] *= 1 + eps
         wm[sel] *= 1 - eps
         ew = edge_weights_from_connections(batch, 0, np.stack([wp, wm]))
-        op = forward(batch, rows, states, 0.0, np.repeat(ew[:1], S, axis=0))
-        om = forward(batch, rows, states, 0.0, np.repeat(ew[1:], S, axis=0))
+        op = forward(batch, rows, states, 0.0, ew[:1], rows)  # rows index the one vector (all 0)
+        om = forward(batch, rows, states, 0.0, ew[1:], rows)
         out[n.id] = float(np.mean(np.abs((op - om) / (2 * eps)).sum(axis=1)))
     return out
 

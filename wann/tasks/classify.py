@@ -255,27 +255,30 @@ class ClassifyTask(Task):
         for a, b in self._chunks(R, B, row_edge_weights):
             idx = samples[batch_of[a:b]]  # (rows, B) training indices
             rows = b - a
-            ew = None if row_edge_weights is None else np.repeat(np.asarray(row_edge_weights[a:b], float), B, axis=0)
+            ew = None if row_edge_weights is None else np.asarray(row_edge_weights[a:b], float)
             out = forward(
                 batch,
                 np.repeat(row_genome[a:b], B),
                 self.x_train[idx].reshape(rows * B, -1),
                 np.repeat(row_weight[a:b], B),
                 ew,
+                None if ew is None else np.repeat(np.arange(rows), B),
             )
             ret[a:b] = _mean_log_prob(out, self.y_train[idx].reshape(-1), B)  # -(mean cross-entropy)
         return ret
 
     def _chunks(self, R: int, B: int, edge_weights) -> list[tuple[int, int]]:
-        per_row = max(1, B * (self.n_inputs + (0 if edge_weights is None else np.shape(edge_weights)[1])))
+        # a row's B input vectors and its one weight vector (rows share no memory)
+        per_row = max(1, B * self.n_inputs + (0 if edge_weights is None else np.shape(edge_weights)[1]))
         step = max(1, CHUNK_FLOATS // per_row)
         return [(a, min(R, a + step)) for a in range(0, R, step)]
 
     def _log_probs(self, batch, row_genome, row_weight, x, edge_weights) -> np.ndarray:
         """x (rows, B, n_inputs) -> log softmax of the outputs (rows, B, n_classes)."""
         rows, B = x.shape[:2]
-        ew = None if edge_weights is None else np.repeat(np.asarray(edge_weights, dtype=np.float64), B, axis=0)
-        out = forward(batch, np.repeat(row_genome, B), x.reshape(rows * B, -1), np.repeat(row_weight, B), ew)
+        ew = None if edge_weights is None else np.asarray(edge_weights, dtype=np.float64)
+        table = None if ew is None else np.repeat(np.arange(rows), B)  # one weight vector per row's B samples
+        out = forward(batch, np.repeat(row_genome, B), x.reshape(rows * B, -1), np.repeat(row_weight, B), ew, table)
         return log_softmax(out).reshape(rows, B, -1)
 
     # ---- assessment on a split --------------------------------------------------------------

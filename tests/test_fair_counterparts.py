@@ -150,6 +150,24 @@ def test_cmaes_spends_exactly_the_budget_with_checkpoints_at_their_fractions(car
     assert [c["episodes"] for c in ck] == [max(1, round(f * budget)) for f in CHECKPOINTS]
 
 
+def test_cmaes_with_tpa_survives_a_generation_too_small_to_tell():
+    """From 300 weights pycma adapts the step size by TPA, whose ask fails after an untold one
+    once it is under way; a snapshot 8 episodes into a generation (fewer candidates than mu)
+    ended such runs with 'Mean shift samples are expected but missing' (the full-scale study's
+    dense nets, at the 5 % rewind point of 100,000 episodes)."""
+    task = make_task("CartPole-v1", max_steps=10)
+    ex = SerialExecutor(task.spec())
+    g = mlp_genome(task.n_inputs, [60], task.n_outputs)  # 5 x 60 + 61 x 2 = 422 weights
+    C = len(g.connections)
+    budget, f = 6400, 5000 / 6400  # the snapshot at 5,000 = 3,200 + 14 x 128 + 8
+    plan = generation_plan(budget, 128, [640, 1600, 3200, 5000])
+    assert C >= 300 and 8 in plan
+    snaps = {f: None}
+    z = np.zeros(C)
+    _, b, _ = cmaes(ex, g, z, np.ones(C, bool), z, budget, 0, checkpoint_episodes=1, snapshots=snaps)
+    assert b.episodes == budget and snaps[f] is not None
+
+
 def test_rl_budgets_are_exact_and_costs_include_parents(rl_results):
     for m in (*ITERATIVE, "random_sparse"):
         r = rl_results[m]

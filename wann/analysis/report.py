@@ -105,7 +105,7 @@ def _write_report(data: StudyData, folder: Path, previous: StudyData | None = No
     doc.h(1, f"Study `{meta['name']}`: how much is structure, how much is weights?")
     src = Path(meta.get("source") or "STUDY.toml").name
     doc.p(
-        f"Made by `wann compare {meta.get('source') or src}` then `wann report {data.run_dir}`. "
+        f"Made by `wann compare {meta.get('source') or src} --out {data.run_dir}` then `wann report {data.run_dir}`. "
         f"{n_cells} cells, {len(meta['seeds'])} seeds ({', '.join(map(str, meta['seeds']))}), sizes "
         f"{', '.join(f'{s:g}x' for s in meta['sizes'])} of each seed's champion; "
         f"{cpu / 3600:.2f} cell-hours of compute. RL scores are mean returns over {meta['test_episodes']} fresh "

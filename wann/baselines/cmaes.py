@@ -147,7 +147,9 @@ def cmaes(
     (`generation_plan`). A trimmed generation of e episodes gives all candidates e // popsize
     episodes and the first e % popsize one more (each ranked by its mean return); below popsize
     episodes only e candidates are scored, one episode each, and the distribution is updated only
-    when e reaches CMA-ES's parent number mu (popsize // 2). Returns (weights (C,), budget used,
+    when e reaches CMA-ES's parent number mu (popsize // 2); with fewer, the candidates are
+    re-scored in the next generation when pycma adapts the step size by TPA (from 300
+    dimensions), which needs every sample it gave told. Returns (weights (C,), budget used,
     checkpoints); the budget counts training episodes only (checkpoint scoring is not charged)."""
     budget = budget or Budget()
     clock = CpuClock(executor)
@@ -179,8 +181,10 @@ def cmaes(
     checkpoints = []
     done = 0
     tick = Every()
+    carry = None  # candidates of a generation too small to tell, asked again (TPA, below)
     for gen, e in enumerate(plan, start=1):
-        xs = np.asarray(es.ask())
+        xs = carry if carry is not None else np.asarray(es.ask())
+        carry = None
         rows = np.repeat(weights[None, :], len(xs), axis=0)
         rows[:, free] = xs
         seeds = [int(derived_rng(seed, gen, 7).integers(2**30)) + k for k in range(-(-e // popsize))]
@@ -189,6 +193,10 @@ def cmaes(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a trimmed generation: fewer solutions than popsize
                 es.tell([xs[i] for i in told], [-fit[i] for i in told])
+        elif es.mean_shift_samples:
+            # two-point step-size adaptation (pycma's choice from ~300 dimensions) needs every
+            # ask told: the next generation re-scores these candidates instead of asking anew
+            carry = xs
         budget.add(e, steps, clock.lap())
         done += e
         if progress and tick():

@@ -390,3 +390,13 @@ def test_every_classification_recipe_reports_its_training_and_changes_nothing(mo
             assert np.array_equal(quiet.network.weights, loud.network.weights) and quiet.score == loud.score, name
         if name == "pruned_magnitude":
             assert any(re.match(r"pruned_magnitude round 2/\d+: ", m) for m in msgs)
+
+
+def test_classification_search_ends_with_its_cross_entropy_not_a_reward(tmp_path, capsys):
+    from wann.cli import main
+
+    exp = tmp_path / "dg.toml"
+    exp.write_text('name = "dg"\n[task]\nname = "wine"\n[search]\npopulation = 8\ngenerations = 1\n')
+    assert main(["search", str(exp), "--out", str(tmp_path / "run"), "--quiet", "--executor", "serial"]) == 0
+    done = [x for x in capsys.readouterr().out.splitlines() if x.startswith("done:")]
+    assert done and "best cross-entropy" in done[0] and "reward" not in done[0]

@@ -105,8 +105,14 @@ def cmd_search(args) -> int:
         executor.close()
         prepared.release()
     st = result.state
+    from wann.search.reporters import is_classification
+
+    if is_classification(exp):  # fitness is minus the cross-entropy (nats per sample), not a reward
+        best = f"best cross-entropy {-st.best_fitness:.3f}"
+    else:
+        best = f"best mean reward {st.best_fitness:.2f}"
     print(
-        f"done: {st.generation} generations, best mean reward {st.best_fitness:.2f} "
+        f"done: {st.generation} generations, {best} "
         f"({st.best.n_connections if st.best else 0} connections), {st.episodes} episodes, "
         f"{result.wall_s:.1f} s"
     )

@@ -266,24 +266,30 @@ def test_ctrl_c_exits_130_with_one_line(monkeypatch, capsys):
     assert one_error_line(capsys) == "interrupted; nothing was saved"
 
 
-def test_sigint_to_a_running_search_exits_130(tmp_path):
-    cmd = [sys.executable, "-m", "wann.cli", "search", "experiments/swingup-smoke.toml", "--executor", "serial"]
-    p = subprocess.Popen(
-        cmd + ["--out", str(tmp_path / "run")], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+def _signal_when(cmd: list[str], ready, delay: float, sig) -> tuple[int, list[str]]:
+    """Run `cmd` (no RAY_ADDRESS), send it `sig` `delay` seconds after the first stderr line for
+    which ready(line) holds; returns (exit code, stderr lines)."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     err = []
     try:
-        for line in p.stderr:  # wait for the first finished generation
+        for line in p.stderr:
             err.append(line)
-            if line.startswith("gen "):
+            if ready(line):
                 break
-        time.sleep(0.5)
-        p.send_signal(signal.SIGINT)
+        time.sleep(delay)
+        p.send_signal(sig)
         err += p.stderr.readlines()
-        rc = p.wait(timeout=120)
+        return p.wait(timeout=120), err
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_sigint_to_a_running_search_exits_130(tmp_path):
+    cmd = [sys.executable, "-m", "wann.cli", "search", "experiments/swingup-smoke.toml", "--executor", "serial"]
+    cmd += ["--out", str(tmp_path / "run")]
+    rc, err = _signal_when(cmd, lambda line: line.startswith("gen "), 0.5, signal.SIGINT)  # a finished generation
     assert rc == 130, "".join(err)
     assert err[-1].strip() == "interrupted; finished generations are in the checkpoint (rerun with --resume)", err
     assert not any("Traceback" in line for line in err)
@@ -303,21 +309,7 @@ def test_sigterm_to_a_study_on_ray_exits_143_with_one_line(tmp_path):
         '[[tasks]]\nlabel = "cp"\nsearch = "cp.toml"\nbudget = 64\ndense = [[4]]\n'
     )
     cmd = [sys.executable, "-m", "wann.cli", "compare", str(tmp_path / "study.toml"), "--out", str(tmp_path / "run")]
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-    err = []
-    try:
-        for line in p.stderr:  # wait until a cell runs on Ray
-            err.append(line)
-            if "started" in line:
-                break
-        time.sleep(1.0)
-        p.send_signal(signal.SIGTERM)
-        err += p.stderr.readlines()
-        rc = p.wait(timeout=120)
-    finally:
-        if p.poll() is None:
-            p.kill()
+    rc, err = _signal_when(cmd, lambda line: "started" in line, 1.0, signal.SIGTERM)  # once a cell runs on Ray
     assert rc == 143, "".join(err)
     assert err[-1].strip() == "terminated; finished cells are saved; rerun the same command to resume", err
     assert not any("Traceback" in line or "SIGTERM received" in line for line in err), "".join(err)

@@ -204,6 +204,14 @@ def test_lock_inputs_agree_with_pyproject():
     assert r.returncode == 0, r.stderr
 
 
+def _claim_mount(docs, job) -> str:
+    """Where the head pod mounts the manifest's PersistentVolumeClaim."""
+    claim = next(d for d in docs if d["kind"] == "PersistentVolumeClaim")["metadata"]["name"]
+    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
+    vol = next(v["name"] for v in head["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == claim)
+    return next(m["mountPath"] for m in head["containers"][0]["volumeMounts"] if m["name"] == vol)
+
+
 def test_rayjob_of_the_island_search():
     """cluster/rayjob-islands.yaml: the same hardened cluster, running the paper-scale BipedalWalker
     island search with an evaluator pool per island, its run folder on a claim on the head."""
@@ -222,12 +230,8 @@ def test_rayjob_of_the_island_search():
         for g in job["spec"]["rayClusterSpec"]["workerGroupSpecs"]
     )
     assert workers == cpus and workers // exp.islands.count >= 2  # a pool of its own for every island
-    out = entry[entry.index("--out") + 1]
-    claim = next(d for d in docs if d["kind"] == "PersistentVolumeClaim")["metadata"]["name"]
-    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
-    vol = next(v["name"] for v in head["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == claim)
-    mount = next(m["mountPath"] for m in head["containers"][0]["volumeMounts"] if m["name"] == vol)
-    assert out.startswith(mount + "/")
+    mount = _claim_mount(docs, job)
+    assert entry[entry.index("--out") + 1].startswith(mount + "/")
     for name, c in _containers(job).items():
         assert c["image"] == "wann:dev", name
         assert c["securityContext"]["allowPrivilegeEscalation"] is False, name
@@ -491,12 +495,8 @@ def test_rayjob_of_the_full_study():
     assert entry[:3] == ["wann", "compare", "experiments/study-founding-full.toml"]
     study = load_study(ROOT / entry[2])
     assert len(study.seeds) == 30 and {t.label for t in study.tasks} >= {"swingup", "bipedal", "mnist1d"}
-    out = entry[entry.index("--out") + 1]
-    claim = next(d for d in docs if d["kind"] == "PersistentVolumeClaim")["metadata"]["name"]
-    head = job["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]["spec"]
-    vol = next(v["name"] for v in head["volumes"] if v.get("persistentVolumeClaim", {}).get("claimName") == claim)
-    mount = next(m["mountPath"] for m in head["containers"][0]["volumeMounts"] if m["name"] == vol)
-    assert out.startswith(mount + "/")
+    mount = _claim_mount(docs, job)
+    assert entry[entry.index("--out") + 1].startswith(mount + "/")
     for group in job["spec"]["rayClusterSpec"]["workerGroupSpecs"]:  # search cells write their run folder
         spec = group["template"]["spec"]
         assert any(m["mountPath"] == mount for m in spec["containers"][0]["volumeMounts"])

@@ -38,7 +38,8 @@ SCRIPT = textwrap.dedent(
     # lose a node mid-generation: its batches are re-run elsewhere, nothing finished is lost
     big = champion_sized(192, seed=2) * 48  # long enough (~10 s) that the lost node dies mid-evaluation
     expected2 = SerialExecutor(SPEC).evaluate(big, W, [4, 5, 6])
-    t = threading.Timer(0.5, lambda: cluster.remove_node(workers[1], allow_graceful=False))
+    victim = next(w for w in workers if w.node_id in ex.nodes)  # a worker node holding an evaluator
+    t = threading.Timer(0.5, lambda: cluster.remove_node(victim, allow_graceful=False))
     t.start()
     t0 = time.time()
     got2 = ex.evaluate(big, W, [4, 5, 6])
@@ -54,15 +55,19 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_actors_spread_over_nodes_and_node_loss_loses_nothing(tmp_path):
+def _run(script: str, tmp_path) -> dict:
+    """Run a cluster script in its own process (no RAY_ADDRESS) and return its RESULT line."""
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)
-    r = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path
-    )
+    cmd = [sys.executable, "-c", script]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
     assert line, r.stdout[-3000:] + r.stderr[-3000:]
-    out = json.loads(line[0][7:])
+    return json.loads(line[0][7:])
+
+
+def test_actors_spread_over_nodes_and_node_loss_loses_nothing(tmp_path):
+    out = _run(SCRIPT, tmp_path)
     assert out["nodes_with_actors"] == 2 and out["nodes_used"] == 2
     assert out["equal"] and out["after_node_loss_equal"]
     assert out["restarts"] >= 1
@@ -124,13 +129,6 @@ ISLANDS_SCRIPT = textwrap.dedent(
 def test_islands_use_every_node_and_a_lost_node_changes_nothing(tmp_path):
     """Three islands on a 3-node cluster (one CPU each) sit on three nodes; losing one node mid-run
     (a spare joins) restarts its island from the last epoch and the run ends as the serial one."""
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    env.pop("RAY_ADDRESS", None)
-    r = subprocess.run(
-        [sys.executable, "-c", ISLANDS_SCRIPT], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path
-    )
-    line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
-    assert line, r.stdout[-3000:] + r.stderr[-3000:]
-    out = json.loads(line[0][7:])
+    out = _run(ISLANDS_SCRIPT, tmp_path)
     assert out["nodes_at_start"] == 3
     assert out["restarts"] >= 1 and out["equal"]

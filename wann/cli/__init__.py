@@ -31,20 +31,20 @@ def _on_sigterm(signum, frame):
     raise Terminated()
 
 
-def _interrupted(command: str | None, e: BaseException | None = None) -> int:
+def _interrupted(command: str | None) -> int:
     hint = INTERRUPTED.get(command or "", "nothing was saved")
     lead = "\n" if sys.stderr.isatty() else ""  # ends a progress line that rewrites itself
-    term = _terminated.is_set() or _caused_by(e, Terminated)
+    term = _terminated.is_set()
     print(f"{lead}{'terminated' if term else 'interrupted'}; {hint}", file=sys.stderr)
     return 143 if term else 130
 
 
-def _caused_by(e: BaseException | None, kind: type[BaseException] = KeyboardInterrupt) -> bool:
-    """True for an exception of `kind`, or an error it caused (Ctrl-C inside a compiled kernel
+def _is_interrupt(e: BaseException | None) -> bool:
+    """True for a KeyboardInterrupt, or an error it caused (Ctrl-C inside a compiled kernel
     surfaces as a SystemError whose cause is the KeyboardInterrupt)."""
     seen = set()
     while e is not None and id(e) not in seen:
-        if isinstance(e, kind):
+        if isinstance(e, KeyboardInterrupt):
             return True
         seen.add(id(e))
         e = e.__cause__ or e.__context__
@@ -69,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     where = f"wann {args.command}"
     try:
         return COMMANDS[args.command](args)
-    except KeyboardInterrupt as e:
-        return _interrupted(args.command, e)
+    except KeyboardInterrupt:
+        return _interrupted(args.command)
     except Exception as e:
-        if _caused_by(e):
-            return _interrupted(args.command, e)
+        if _is_interrupt(e):
+            return _interrupted(args.command)
         if args.debug:
             raise
         code, line = describe_error(e, args.command)

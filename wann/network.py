@@ -165,16 +165,17 @@ def forward_shared_lanes(vals, n_lanes, n_in, n_nodes, nbase, act, in_ptr, in_sr
 
 @njit(inline="always", cache=True, error_model="numpy")
 def forward_individual_lanes(vals, n_lanes, n_in, n_nodes, nbase, ebase, act, in_ptr, in_src, ew, acc):
-    """Like `forward_shared_lanes` with one weight per edge and lane: ew (lanes, n_edges of this
-    genome, in CSR order)."""
+    """Like `forward_shared_lanes` with one weight per edge and lane: ew (n_edges of this genome
+    in CSR order, lanes), edge-major so each edge's lane loop reads contiguous weights and
+    vectorises (the same sums in the same order as a lane-major table, so the same numbers)."""
     for j in range(n_in + 1, n_nodes):
         for l in range(n_lanes):
             acc[l] = 0.0
         for e in range(in_ptr[nbase + j], in_ptr[nbase + j + 1]):
             src = vals[in_src[e]]
-            k = e - ebase
+            we = ew[e - ebase]
             for l in range(n_lanes):
-                acc[l] += ew[l, k] * src[l]
+                acc[l] += we[l] * src[l]
         _activate(act[nbase + j], acc, vals[j], n_lanes)
 
 
@@ -308,7 +309,7 @@ def _forward_rows(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome
             )
         elif individual:
             forward_individual_lanes(
-                vals, L, n_in, n_nodes, node_ptr[g], edge_ptr[g], act, in_ptr, in_src, ew[r:r_end], acc
+                vals, L, n_in, n_nodes, node_ptr[g], edge_ptr[g], act, in_ptr, in_src, ew[r:r_end].T.copy(), acc
             )
         else:
             forward_shared_lanes(vals, L, n_in, n_nodes, node_ptr[g], act, in_ptr, in_src, wl, acc)

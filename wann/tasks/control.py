@@ -270,7 +270,7 @@ def _finite(v):
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _episodes(
     code,
     node_ptr,
@@ -319,7 +319,7 @@ def _episodes(
         row = np.empty(L, dtype=np.int64)
         ai = np.zeros(L, dtype=np.int64)
         af = np.zeros(L, dtype=np.float32)
-        lane_ew = np.empty((L, ew.shape[1]))
+        lane_ew = np.empty((ew.shape[1], L))  # edge-major: (edges, lanes)
         for l in range(L):
             vals[0, l] = 1.0
             for k in range(4):
@@ -330,7 +330,7 @@ def _episodes(
             row[l] = r + l
             if individual:
                 for k in range(ew.shape[1]):
-                    lane_ew[l, k] = ew[r + l, k]
+                    lane_ew[k, l] = ew[r + l, k]
         n_alive = L
         t = 0
         while n_alive > 0 and t < max_steps:
@@ -377,8 +377,8 @@ def _episodes(
                         ai[l] = ai[m]
                         af[l] = af[m]
                         if individual:
-                            for k in range(lane_ew.shape[1]):
-                                lane_ew[l, k] = lane_ew[m, k]
+                            for k in range(lane_ew.shape[0]):
+                                lane_ew[k, l] = lane_ew[k, m]
                         continue  # re-examine slot l, which now holds lane m
                 l += 1
         r = r_end

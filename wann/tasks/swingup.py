@@ -205,7 +205,7 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
         wl = np.empty(P)
         tot = np.zeros(P)
         row = np.empty(P, dtype=np.int64)
-        lane_ew = np.zeros((P, ew.shape[1]))
+        lane_ew = np.zeros((ew.shape[1], P))  # edge-major: (edges, lanes)
         for l in range(P):
             src = r + (l if l < L else 0)  # spare lanes copy lane 0
             x[l] = s0[src, 0]
@@ -217,7 +217,7 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
             row[l] = src
             if individual:
                 for k in range(ew.shape[1]):
-                    lane_ew[l, k] = ew[src, k]
+                    lane_ew[k, l] = ew[src, k]
         n_alive = L
         t = 0
         while n_alive > 0 and t < max_steps:
@@ -280,8 +280,8 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
                         tot[l] = tot[m]
                         row[l] = row[m]
                         if individual:
-                            for k in range(lane_ew.shape[1]):
-                                lane_ew[l, k] = lane_ew[m, k]
+                            for k in range(lane_ew.shape[0]):
+                                lane_ew[k, l] = lane_ew[k, m]
                         continue  # re-examine slot l, which now holds lane m
                 l += 1
         r = r_end

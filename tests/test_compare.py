@@ -251,6 +251,22 @@ def test_ray_cells_match_serial(serial_run, tmp_path, ray_session):
     assert a == b  # every final score, bit for bit: a cell's numbers do not depend on where it ran
 
 
+def test_cells_run_with_one_blas_thread_wherever_they_run(monkeypatch):
+    # a Ray worker has one BLAS thread (OMP_NUM_THREADS=1 before numpy loads); a cell computed in
+    # the driver must too, or CMA-ES's eigendecompositions differ in the last bits and then grow
+    from threadpoolctl import threadpool_info
+
+    from wann.study import cell as cell_mod
+
+    seen = []
+    monkeypatch.setattr(
+        cell_mod, "_run_training", lambda *a: seen.append([p["num_threads"] for p in threadpool_info()]) or {}
+    )
+    fake = type("C", (), {"kind": "train", "file": "x.json"})()
+    cell_mod.run_cell(fake, None, {"out": "."}, {})
+    assert seen and seen[0] and all(n == 1 for n in seen[0])
+
+
 # ---- the report --------------------------------------------------------------------------------
 
 

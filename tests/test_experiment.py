@@ -27,6 +27,24 @@ def test_shipped_experiments_load():
     assert paper.search.shared_weights == (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 
+def test_connection_rule_is_read_and_keeps_earlier_identities(tmp_path):
+    from wann.search.experiment import experiment_identity
+
+    base = load_experiment(_write(tmp_path, "[search]\npopulation = 8\n"))
+    assert base.variation.connection_rule == "acyclic"
+    # written only when set, so runs recorded before the setting existed keep their identity
+    assert "connection_rule" not in base.to_toml()
+    assert experiment_identity(base) == experiment_identity(
+        load_experiment(_write(tmp_path, "[search]\npopulation = 8\n[variation]\nconnection_rule = 'acyclic'\n"))
+    )
+    layered = load_experiment(_write(tmp_path, "[search]\npopulation = 8\n[variation]\nconnection_rule = 'layered'\n"))
+    assert layered.variation.connection_rule == "layered"
+    assert 'connection_rule = "layered"' in layered.to_toml()
+    assert experiment_identity(layered) != experiment_identity(base)
+    again = load_experiment(_write(tmp_path, layered.to_toml()))
+    assert again == layered
+
+
 @pytest.mark.parametrize(
     "text,field,words",
     [
@@ -40,6 +58,7 @@ def test_shipped_experiments_load():
         ("[task]\nname = 'wann/CartPoleSwingUp-v9'\n", "task.name", "unknown task"),
         ("[task]\nname = 'wann/CartPoleSwingUp-v0'\nmax_steps = -1\n", "task.max_steps", "positive integer"),
         ("[execution]\nexecutor = 'mpi'\n", "execution.executor", '"ray" or "serial"'),
+        ("[variation]\nconnection_rule = 'later'\n", "variation.connection_rule", "'acyclic', 'layered'"),
         ("seed = true\n", "seed", "expected an integer"),
         ("sede = 1\n", "sede", "did you mean 'seed'"),
     ],

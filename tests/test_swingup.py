@@ -75,6 +75,31 @@ def test_reset_distribution_and_seeding():
     assert np.allclose(starts.std(0), 0.2, atol=0.01)
 
 
+def test_compiled_single_step_is_step_states_to_the_last_bit():
+    # the Gymnasium environment steps with `step_one`; the vector twin and the fused kernel's
+    # references use `step_states`: they must agree exactly, far from the usual states too
+    rng = np.random.default_rng(5)
+    n = 20000
+    state = np.column_stack(
+        [rng.uniform(-3, 3, n), rng.normal(0, 5, n), rng.uniform(-40, 40, n), rng.normal(0, 20, n)]
+    )
+    action = np.concatenate([rng.uniform(-2, 2, n - 3), [np.nan, -np.inf, np.inf]])
+    new, reward, term = swingup.step_states(state, action)
+    obs = swingup.observe(new)
+    for i in range(n):
+        x, xd, th, thd, r, t, c, s = swingup.step_one(*state[i], action[i])
+        assert np.array_equal([x, xd, th, thd], new[i], equal_nan=True)
+        assert np.array_equal([x, xd, c, s, thd], obs[i], equal_nan=True)
+        assert (r == reward[i] or (np.isnan(r) and np.isnan(reward[i]))) and t == term[i]
+    env = gym.make(swingup.SWINGUP_ID)
+    o, _ = env.reset(seed=3)
+    st = env.unwrapped.state.copy()
+    for a in rng.uniform(-1, 1, 50):
+        o, r, t, _, _ = env.step(np.array([a], dtype=np.float32))
+        st, rr, _ = swingup.step_states(st, np.array([np.float32(a)], dtype=np.float64))
+        assert np.array_equal(o, swingup.observe(st)[0]) and r == rr[0] and isinstance(r, float)
+
+
 def test_vector_twin_matches_single_envs():
     n, seeds = 8, np.arange(100, 108)
     rng = np.random.default_rng(0)

@@ -4,7 +4,16 @@ from hypothesis import strategies as st
 
 from wann import activations
 from wann.genome import Connection, Genome, Node
-from wann.search.variation import VariationSettings, add_connection, candidate_connections, change_activation, mutate
+from wann.search.variation import (
+    VariationSettings,
+    add_connection,
+    candidate_connections,
+    change_activation,
+    layered_connections,
+    mutate,
+)
+
+LAYERED = VariationSettings(connection_rule="layered")
 
 
 @settings(max_examples=60, deadline=None)
@@ -52,6 +61,53 @@ def test_add_connection_reaches_same_layer_edges():
         c = add_connection(g, rng, VariationSettings()).connections[-1]
         made.add((c.source, c.destination))
     assert {(3, 4), (4, 3)} <= made
+
+
+def test_layered_rule_only_links_strictly_later_layers():
+    # 1 -> 3 -> 4 -> 2 and 1 -> 5 -> 2: layers bias/input 0, node 3 and 5 layer 1, node 4
+    # layer 2, output 2 layer 3 (after the last hidden layer)
+    nodes = (Node(0, "bias"), Node(1, "input"), Node(2, "output"))
+    nodes += (Node(3, "hidden"), Node(4, "hidden"), Node(5, "hidden"))
+    conns = (Connection(1, 3), Connection(3, 4), Connection(4, 2), Connection(1, 5), Connection(5, 2, False))
+    g = Genome(1, 1, nodes, conns).validate()
+    got = layered_connections(g)
+    assert got == {0: [2, 3, 4, 5], 1: [2, 4], 3: [2], 5: [4]}  # 5 -> 2 exists (disabled)
+    assert 2 not in got  # an output feeds nothing
+    assert (3, 5) in set(candidate_connections(g)) and 5 not in got[3]  # same layer: acyclic only
+    # the draw: a source uniformly among those with a candidate, then a destination uniformly
+    rng = np.random.default_rng(0)
+    counts: dict[tuple[int, int], int] = {}
+    n = 6000
+    for _ in range(n):
+        c = add_connection(g, rng, LAYERED).connections[-1]
+        counts[(c.source, c.destination)] = counts.get((c.source, c.destination), 0) + 1
+    expected = {(s, d): 1 / len(got) / len(ds) for s, ds in got.items() for d in ds}
+    assert set(counts) == set(expected)
+    for k, p in expected.items():
+        assert abs(counts[k] / n - p) < 0.02, (k, counts[k] / n, p)
+
+
+def test_layered_rule_leaves_out_edges_that_close_a_cycle():
+    # an output feeding a hidden node (possible under the acyclic rule): the output sits in the
+    # last layer, and hidden 3 -> output 2 would close 2 -> 3 -> 2
+    nodes = (Node(0, "bias"), Node(1, "input"), Node(2, "output"), Node(3, "hidden"))
+    g = Genome(1, 1, nodes, (Connection(1, 2), Connection(2, 3))).validate()
+    got = layered_connections(g)
+    assert 2 not in got.get(3, [])
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        add_connection(g, rng, LAYERED).validate()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 120))
+def test_layered_chains_stay_valid_and_outputs_feed_nothing(seed, steps):
+    rng = np.random.default_rng(seed)
+    g = Genome.initial(4, 2, rng, 0.5)
+    for _ in range(steps):
+        g = mutate(g, rng, LAYERED)
+        g.validate()
+    assert not any(c.source in g.output_ids for c in g.connections)
 
 
 def test_operator_frequencies_follow_probabilities():

@@ -331,7 +331,7 @@ def visited_states(task, net: WeightedNetwork, episodes: int, max_states: int, s
 
     batch = compile_genomes([net.genome])
     ew = edge_weights_from_connections(batch, 0, net.weights[None, :])
-    env = gym.make(task.name, **getattr(task, "env_kwargs", {}))
+    env = gym.make(task.name, disable_env_checker=True, **getattr(task, "env_kwargs", {}))
     states = []
     for e in range(episodes):
         obs, _ = env.reset(seed=seed + e)

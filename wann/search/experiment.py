@@ -26,6 +26,7 @@ An experiment file looks like::
     enable = 0.05
     change_activation = 0.50
     mutate_output_activation = false
+    connection_rule = "acyclic"   # or "layered" (the reference's add-connection rule)
     # activations = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]   (default: the task's set)
 
     [execution]
@@ -67,7 +68,7 @@ from wann.errors import ConfigError
 from wann.files import read_text
 from wann.limits import MAX_ABS_WEIGHT, MAX_WORKERS, SEED_LIMIT, Limits
 from wann.search.island_settings import ISLAND_CHECKS, IslandSettings, check_islands
-from wann.search.variation import VariationSettings
+from wann.search.variation import CONNECTION_RULES, VariationSettings
 from wann.seeds import DEFAULT_SHARED_WEIGHTS
 
 #: experiment names become folder names: letters, digits, '.', '_', '-' (not leading '.')
@@ -139,11 +140,20 @@ class Experiment:
         for section in sections:
             lines += ["", f"[{section}]"]
             obj = getattr(self, section)
-            lines += [f"{f.name} = {_toml_value(getattr(obj, f.name))}" for f in fields(obj)]
+            lines += [
+                f"{f.name} = {_toml_value(getattr(obj, f.name))}"
+                for f in fields(obj)
+                if not (f"{section}.{f.name}" in WRITTEN_WHEN_SET and getattr(obj, f.name) == f.default)
+            ]
         return "\n".join(lines) + "\n"
 
     def replace(self, **changes: Any) -> Experiment:
         return dataclasses.replace(self, **changes)
+
+
+#: settings added after runs were recorded: written (and so part of `experiment_identity`) only
+#: when they differ from their default, so earlier runs keep their identity and still resume
+WRITTEN_WHEN_SET = {"variation.connection_rule"}
 
 
 def _toml_value(v: Any) -> str:
@@ -209,6 +219,9 @@ CHECKS: dict[str, Any] = {
     "variation.insert_node": _fraction(0.0, 1.0),
     "variation.enable": _fraction(0.0, 1.0),
     "variation.change_activation": _fraction(0.0, 1.0),
+    "variation.connection_rule": lambda v: (
+        None if v in CONNECTION_RULES else f"must be one of {', '.join(repr(r) for r in CONNECTION_RULES)}"
+    ),
     "variation.activations": lambda v: (
         "must hold at least one id"
         if not v

@@ -2,9 +2,11 @@
 
 Each child gets exactly one operator, drawn with the configured probabilities:
 
-- add connection (0.20): any new edge that keeps the graph of all connections acyclic. This is
-  wider than the reference's "strictly later layer" rule, which leaves some valid acyclic edges
-  unreachable (reference repository issue #18).
+- add connection (0.20): any new edge that keeps the graph of all connections acyclic, drawn
+  uniformly over such edges (``connection_rule = "acyclic"``, the default). This is wider than
+  the reference's "strictly later layer" rule, which leaves some valid acyclic edges unreachable
+  (reference repository issue #18) and never lets an output feed another node; that rule is
+  ``connection_rule = "layered"`` (`layered_connections`).
 - insert node (0.25): split an enabled connection: disable it, add a hidden node with a random
   activation, add source -> new and new -> destination.
 - re-enable (0.05): turn one disabled connection back on (always safe: the graph of all
@@ -43,6 +45,9 @@ class VariationSettings:
     change_activation: float = 0.50
     mutate_output_activation: bool = False
     activations: tuple[int, ...] | None = None
+    #: "acyclic": any new edge that keeps the graph acyclic, uniform over such edges;
+    #: "layered": the reference's rule (a random source, then a random node in a later layer)
+    connection_rule: str = "acyclic"
 
     def choices(self) -> tuple[int, ...]:
         """The activation ids hidden nodes may take (all ten when unresolved)."""
@@ -63,12 +68,64 @@ def mutate(genome: Genome, rng: np.random.Generator, settings: VariationSettings
     return child if child is not None else genome
 
 
+CONNECTION_RULES = ("acyclic", "layered")
+
+
 def add_connection(g: Genome, rng: np.random.Generator, s: VariationSettings) -> Genome | None:
-    pairs = candidate_connections(g)
-    if not pairs:
-        return None
-    src, dst = pairs[int(rng.integers(len(pairs)))]
+    if s.connection_rule == "layered":
+        by_source = layered_connections(g)
+        if not by_source:
+            return None
+        sources = sorted(by_source)
+        src = sources[int(rng.integers(len(sources)))]
+        dsts = by_source[src]
+        dst = dsts[int(rng.integers(len(dsts)))]
+    else:
+        pairs = candidate_connections(g)
+        if not pairs:
+            return None
+        src, dst = pairs[int(rng.integers(len(pairs)))]
     return _replace(g, connections=g.connections + (Connection(src, dst, True),))
+
+
+def layered_connections(g: Genome) -> dict[int, list[int]]:
+    """The reference's add-connection candidates: {source id: [destination ids]}, sources with at
+    least one destination only.
+
+    Layers over all connections (enabled or not): bias and inputs 0; a hidden node 1 + the
+    largest layer among its sources (1 without any); every output in the layer after the last
+    hidden one. A source may connect to any node in a strictly later layer it has no connection
+    to yet. The reference draws a source uniformly from those that have a candidate, then a
+    destination uniformly (`add_connection`), not an edge uniformly as the acyclic rule does.
+    Outputs are in the last layer, so they never feed another node; in a genome that already has
+    an output feeding a node (evolved under the acyclic rule), edges that would close a cycle are
+    left out."""
+    preds: dict[int, list[int]] = {n.id: [] for n in g.nodes}
+    for c in g.connections:
+        preds[c.destination].append(c.source)
+    kind = {n.id: n.kind for n in g.nodes}
+    layer: dict[int, int] = {}
+    ancestors: dict[int, set[int]] = {}
+    for i in g.topological_order():
+        layer[i] = 0 if kind[i] in (BIAS, INPUT) else 1 + max((layer[p] for p in preds[i]), default=0)
+        ancestors[i] = set(preds[i]).union(*(ancestors[p] for p in preds[i]))
+    hidden = [layer[i] for i in layer if kind[i] == HIDDEN]
+    last = max(hidden, default=0) + 1
+    for i in layer:
+        if kind[i] == OUTPUT:
+            layer[i] = last
+    existing = {(c.source, c.destination) for c in g.connections}
+    out: dict[int, list[int]] = {}
+    for s_node in g.nodes:
+        s = s_node.id
+        dsts = [
+            d.id
+            for d in g.nodes
+            if layer[d.id] > layer[s] and (s, d.id) not in existing and d.id not in ancestors[s]
+        ]
+        if dsts:
+            out[s] = dsts
+    return out
 
 
 def candidate_connections(g: Genome) -> list[tuple[int, int]]:
@@ -156,4 +213,13 @@ _OPS = {
     "change_activation": change_activation,
 }
 
-__all__ = ["VariationSettings", "mutate", "candidate_connections", "OPERATORS", "BIAS", "INPUT"]
+__all__ = [
+    "CONNECTION_RULES",
+    "VariationSettings",
+    "mutate",
+    "candidate_connections",
+    "layered_connections",
+    "OPERATORS",
+    "BIAS",
+    "INPUT",
+]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from wann.baselines.inits import replicate_seed
 from wann.baselines.methods import CLASSIFY
@@ -114,10 +115,14 @@ def run_cell(cell: Cell, task_cfg: StudyTask, study: dict[str, Any], inputs: dic
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t0 = time.monotonic()
     progress = CellProgress(study["out"], cell.file) if study.get("cell_progress") else None
+    # one BLAS thread, as in a Ray worker (Ray sets OMP_NUM_THREADS=1 before numpy loads): a
+    # multi-threaded BLAS sums in another order, so CMA-ES (its eigendecompositions) would give
+    # a cell computed in the driver (--executor serial) other numbers, in the last bits at first
     try:
-        if cell.kind == SEARCH:
-            return _run_search(cell, task_cfg, study, t0, progress)
-        return _run_training(cell, task_cfg, study, inputs, t0, progress)
+        with threadpool_limits(limits=1):
+            if cell.kind == SEARCH:
+                return _run_search(cell, task_cfg, study, t0, progress)
+            return _run_training(cell, task_cfg, study, inputs, t0, progress)
     finally:
         if progress is not None:
             progress.close()

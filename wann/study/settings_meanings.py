@@ -64,6 +64,10 @@ EXPERIMENT: dict[str, Key] = {
     "variation.enable": Key("weight of the re-enable operator (turns a disabled connection back on)"),
     "variation.change_activation": Key("weight of the change-activation operator"),
     "variation.mutate_output_activation": Key("let change-activation act on output nodes too"),
+    "variation.connection_rule": Key(
+        "add-connection rule: any acyclic new edge, or the reference's strictly-later-layer rule",
+        bound='`"acyclic"` or `"layered"`',
+    ),
     "variation.activations": Key(
         "activation ids hidden nodes may take", default="the task's set", bound="ids {activation_ids}"
     ),

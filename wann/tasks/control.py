@@ -3,8 +3,9 @@
 `run_episodes(env_id, batch, ...)` runs every row (genome x shared weight x rollout seed) of a
 `wann.network.CompiledBatch` through one compiled function, `_episodes`, like the swing-up kernel
 of `wann.tasks.swingup`: the episodes of one genome are *lanes* stepped together, each step one
-`forward_shared_lanes` / `forward_individual_lanes` pass over the running lanes, then the
-environment's equations for every running lane; finished lanes are compacted away. One kernel
+`forward_shared_fused` / `forward_individual_lanes` pass over the running lanes (rounded up to
+whole groups of 4, as in the swing-up kernel), then the environment's equations for every running
+lane; finished lanes are compacted away. One kernel
 serves all five environments (a small integer `code` picks the physics), so it compiles once.
 
 Tasks (`FUSED`, env id -> code; Gymnasium's units: metres, seconds, radians, newtons):
@@ -41,7 +42,7 @@ from numba import njit
 from wann.network import (
     CompiledBatch,
     forward_individual_lanes,
-    forward_shared_lanes,
+    forward_shared_fused,
     max_nodes_of,
     row_arrays,
     rows_end,
@@ -309,41 +310,43 @@ def _episodes(
         L = r_end - r
         n_nodes = node_ptr[g + 1] - node_ptr[g]
         nbase = node_ptr[g]
-        vals = np.empty((max_nodes, L))
-        acc = np.empty(L)
+        P = (L + 3) // 4 * 4  # the network's lane loops run over whole groups of 4 lanes
+        vals = np.empty((max_nodes, P))
+        acc = np.empty(P)
         # per-lane state; lanes are compacted so lanes 0..n_alive-1 are the running episodes
         st = np.empty((L, 4))
-        ob = np.empty((n_in, L))
-        wl = np.empty(L)
+        ob = np.empty((n_in, P))
+        wl = np.empty(P)
         tot = np.zeros(L)
         row = np.empty(L, dtype=np.int64)
         ai = np.zeros(L, dtype=np.int64)
         af = np.zeros(L, dtype=np.float32)
-        lane_ew = np.empty((ew.shape[1], L))  # edge-major: (edges, lanes)
-        for l in range(L):
+        lane_ew = np.empty((ew.shape[1], P))  # edge-major: (edges, lanes)
+        for l in range(P):
+            src = r + (l if l < L else 0)  # spare lanes copy lane 0 (values nobody reads)
             vals[0, l] = 1.0
-            for k in range(4):
-                st[l, k] = s0[r + l, k]
+            if l < L:
+                for k in range(4):
+                    st[l, k] = s0[src, k]
+                row[l] = src
             for i in range(n_in):
-                ob[i, l] = o0[r + l, i]
-            wl[l] = w[r + l]
-            row[l] = r + l
+                ob[i, l] = o0[src, i]
+            wl[l] = w[src]
             if individual:
                 for k in range(ew.shape[1]):
-                    lane_ew[k, l] = ew[r + l, k]
+                    lane_ew[k, l] = ew[src, k]
         n_alive = L
         t = 0
         while n_alive > 0 and t < max_steps:
             t += 1
+            nv = (n_alive + 3) // 4 * 4
             for i in range(n_in):
-                for l in range(n_alive):
+                for l in range(nv):
                     vals[1 + i, l] = ob[i, l]
             if individual:
-                forward_individual_lanes(
-                    vals, n_alive, n_in, n_nodes, nbase, edge_ptr[g], act, in_ptr, in_src, lane_ew, acc
-                )
+                forward_individual_lanes(vals, nv, n_in, n_nodes, nbase, edge_ptr[g], act, in_ptr, in_src, lane_ew, acc)
             else:
-                forward_shared_lanes(vals, n_alive, n_in, n_nodes, nbase, act, in_ptr, in_src, wl, acc)
+                forward_shared_fused(vals, nv, n_in, n_nodes, nbase, act, in_ptr, in_src, wl, acc)
             for l in range(n_alive):
                 if discrete:
                     best = _finite(vals[out_local[g, 0], l])

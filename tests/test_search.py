@@ -105,7 +105,7 @@ def test_killed_cli_run_resumes_to_identical_end(tmp_path):
     exp.write_text(
         'name = "k"\nseed = 5\n[search]\npopulation = 64\ngenerations = 40\n[execution]\nexecutor = "serial"\n'
     )
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANN_CHECKPOINT_S": "0"}  # a checkpoint every generation
     cmd = [sys.executable, "-m", "wann.cli", "search", str(exp), "--quiet"]
     subprocess.run(cmd + ["--out", str(tmp_path / "full")], check=True, env=env, capture_output=True)
     p = subprocess.Popen(

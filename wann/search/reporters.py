@@ -11,11 +11,12 @@ The run loop (`wann.search.run.run_search`) calls, in order, for every reporter:
   executor figures: the columns of ``metrics.csv``);
 - ``end(state)`` once, when the loop stops (finished, `stop_after`, or an error).
 
-A run folder is written by three of them, in this order, so that the checkpoint is always the
-last file of a generation (a kill leaves the folder resumable): `ChampionFiles`, `MetricsCSV`,
-`Checkpoint`. `ProgressLine` is the terminal display (at most 100 columns). `TensorBoard` writes
-TensorBoard event files (optional: ``pip install 'wann[tracking]'``); `reporters_from_settings`
-builds the optional ones a command line asks for. A user adds their own in a few lines::
+A run folder is written by three of them, in this order, so that a checkpoint is always the
+last file of its generation (a kill leaves the folder resumable): `ChampionFiles`, `MetricsCSV`,
+`Checkpoint` (every 2 s, ``WANN_CHECKPOINT_S``, and at the end). `ProgressLine` is the terminal
+display (at most 100 columns). `TensorBoard` writes TensorBoard event files (optional:
+``pip install 'wann[tracking]'``); `reporters_from_settings` builds the optional ones a command
+line asks for. A user adds their own in a few lines::
 
     class Best(wann.Reporter):
         def new_best(self, genome, generation):
@@ -28,12 +29,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from wann.errors import ConfigError
 from wann.genome import BIAS, INPUT, OUTPUT, Genome
 from wann.search.rundir import RunDir
 from wann.search.search import SearchState
@@ -66,26 +69,56 @@ class ChampionFiles(Reporter):
 
 
 class MetricsCSV(Reporter):
-    """One row of metrics.csv per generation (appended and fsynced)."""
+    """One row of metrics.csv per generation (appended; fsynced by `Checkpoint` before each
+    checkpoint it writes, so every row a checkpoint counts is on disk)."""
 
     def __init__(self, run: RunDir):
         self.run = run
 
     def generation(self, state: SearchState, report: dict[str, Any]) -> None:
-        self.run.append_metrics(report)
+        self.run.append_metrics(report, sync=False)
 
 
 class Checkpoint(Reporter):
-    """checkpoint.json after every generation, atomically: the whole search state, the
-    experiment's identity and the wall / CPU seconds so far."""
+    """checkpoint.json, atomically: the whole search state, the experiment's identity and the
+    wall / CPU seconds so far. Written after the first generation of this call, then whenever
+    `every_s` seconds have passed since the last one, and at the end (a finished, stopped or
+    interrupted call), each time after fsyncing metrics.csv. A run killed outright redoes at most
+    `every_s` seconds of generations on resume, with the same results (all randomness derives
+    from seed and generation); writing every generation cost ~14 ms of a 0.2 s generation."""
 
-    def __init__(self, run: RunDir, experiment_id: str):
+    def __init__(self, run: RunDir, experiment_id: str, every_s: float | None = None):
         self.run = run
         self.experiment_id = experiment_id
+        self.every_s = checkpoint_every_s() if every_s is None else every_s
+        self._last = -math.inf
+        self._pending: tuple[SearchState, dict[str, Any]] | None = None
 
     def generation(self, state: SearchState, report: dict[str, Any]) -> None:
         extra = {"experiment_id": self.experiment_id, "wall_s": report["wall_s"], "cpu_s": report["cpu_s"]}
+        self._pending = (state, extra)
+        if time.monotonic() - self._last >= self.every_s:
+            self._write()
+
+    def end(self, state: SearchState) -> None:
+        if self._pending is not None:
+            self._write()
+
+    def _write(self) -> None:
+        state, extra = self._pending
+        self.run.sync_metrics()
         self.run.write_checkpoint(state.to_dict(), extra)
+        self._pending = None
+        self._last = time.monotonic()
+
+
+def checkpoint_every_s() -> float:
+    """Seconds between checkpoints: ``WANN_CHECKPOINT_S`` (0: every generation), default 2."""
+    v = os.environ.get("WANN_CHECKPOINT_S", "").strip()
+    try:
+        return max(0.0, float(v)) if v else 2.0
+    except ValueError:
+        raise ConfigError("WANN_CHECKPOINT_S", f"must be seconds (0: every generation), got {v!r}") from None
 
 
 class ProgressLine(Reporter):

@@ -23,7 +23,15 @@ import numpy as np
 from wann.errors import ConfigError
 from wann.files import atomic_write_text
 from wann.search.experiment import Experiment, experiment_identity
-from wann.search.reporters import ACCURACY_COLUMN, ChampionFiles, Checkpoint, MetricsCSV, ProgressLine, Reporter
+from wann.search.reporters import (
+    ACCURACY_COLUMN,
+    ChampionFiles,
+    Checkpoint,
+    MetricsCSV,
+    ProgressLine,
+    Reporter,
+    checkpoint_every_s,
+)
 from wann.search.rundir import Prepared, prepare
 from wann.search.search import Search, SearchState
 from wann.tasks import task_from_spec
@@ -102,6 +110,7 @@ def run_search(
 
         return RunResult(*run_islands(exp, out, executor, resume, progress, stop_after, prepared, reporters))
     task = task_from_spec(exp.task)
+    every_s = checkpoint_every_s() if out is not None or prepared is not None else None  # checked first
     if out is not None and prepared is None:
         prepared = prepare(exp, out, resume)
     if out is None and resume:
@@ -119,7 +128,7 @@ def run_search(
             if state is not None:
                 run.truncate_metrics(state.generation)
             atomic_write_text(run.experiment_file, exp.to_toml())
-            hooks += [ChampionFiles(run), MetricsCSV(run), Checkpoint(run, experiment_identity(exp))]
+            hooks += [ChampionFiles(run), MetricsCSV(run), Checkpoint(run, experiment_identity(exp), every_s)]
         if state is None:
             state = search.init()
         serial = executor.stats().get("executor") == "serial"
@@ -134,6 +143,7 @@ def run_search(
         t_start, c_start = time.monotonic(), _cpu_self()
         ev_cpu_start = executor.stats().get("eval_cpu_s", 0.0)
         done = 0
+        tree_rss = _Every(2.0, _tree_rss_mb)  # reading /proc for every Ray process costs ~10 ms
         try:
             while state.generation < exp.search.generations and (stop_after is None or done < stop_after):
                 g0, c0 = time.monotonic(), _cpu_self()
@@ -161,7 +171,7 @@ def run_search(
                 if serial:  # evaluation runs in the driver
                     report["evaluator_rss_mb_max"] = report["driver_rss_mb"]
                     report["evaluator_rss_mb"] = f"{report['driver_rss_mb']:.0f}"
-                report["process_tree_rss_mb"] = _tree_rss_mb()
+                report["process_tree_rss_mb"] = tree_rss()
                 improved = state.best is not None and state.best.meta.get("generation") == report["generation"]
                 if accuracy:
                     acc = accuracy(state.best) if improved or math.isnan(acc) else acc
@@ -207,6 +217,20 @@ def _rss_mb() -> float:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _Every:
+    """``f()`` called at most once per `seconds`; the last value in between."""
+
+    def __init__(self, seconds: float, f):
+        self.seconds, self.f = seconds, f
+        self.at, self.value = -math.inf, None
+
+    def __call__(self):
+        now = time.monotonic()
+        if now - self.at >= self.seconds:
+            self.value, self.at = self.f(), now
+        return self.value
 
 
 def _tree_rss_mb() -> float:

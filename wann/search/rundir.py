@@ -42,6 +42,7 @@ ISLAND_RUN_FILES = ("islands", "migrations.csv")
 class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._metrics_header: list[str] | None = None  # metrics.csv's header, as last appended
 
     experiment_file = property(lambda self: self.path / "experiment.toml")
     metrics_file = property(lambda self: self.path / "metrics.csv")
@@ -97,26 +98,36 @@ class RunDir:
             n += 1
         return n
 
-    def append_metrics(self, row: dict[str, Any]) -> None:
+    def append_metrics(self, row: dict[str, Any], sync: bool = True) -> None:
         """Append one row (header with the first). A row cut short by a kill is dropped by
         `truncate_metrics` on resume, since the checkpoint is written after the row. When the
         columns differ from the file's (a file from an older version), the file is rewritten once
-        with the union of both, atomically."""
+        with the union of both, atomically. sync: fsync the row now (False: the caller calls
+        `sync_metrics` before the next checkpoint, so the rows a checkpoint counts are on disk)."""
         new = not self.metrics_file.exists() or self.metrics_file.stat().st_size == 0
-        if not new:
+        cols = list(row)
+        if not new and cols != self._metrics_header:
             with self.metrics_file.open(newline="") as f:
                 header = next(csv.reader(f), [])
-            if header != list(row):
+            if header != cols:
                 rows = self.read_metrics()
                 self._write_rows([{k: _fmt(v) for k, v in row.items()}] if not rows else rows + [row])
                 return
         with self.metrics_file.open("a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(row))
+            w = csv.DictWriter(f, fieldnames=cols)
             if new:
                 w.writeheader()
             w.writerow({k: _fmt(v) for k, v in row.items()})
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        self._metrics_header = cols
+
+    def sync_metrics(self) -> None:
+        """fsync metrics.csv (rows appended with ``sync=False``)."""
+        if self.metrics_file.exists():
+            with self.metrics_file.open("rb+") as f:
+                os.fsync(f.fileno())
 
     def truncate_metrics(self, generations: int) -> None:
         """Keep only rows of generations < `generations` (a resumed run redoes the rest)."""
@@ -137,6 +148,7 @@ class RunDir:
             w.writeheader()
             w.writerows({k: _fmt(v) for k, v in r.items()} for r in rows)
         atomic_write_text(self.metrics_file, buf.getvalue())
+        self._metrics_header = None
 
     # ---- champions -----------------------------------------------------------------------------
     def write_champion(self, genome_json: str, generation: int) -> None:

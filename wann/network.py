@@ -1,10 +1,10 @@
-"""Compile genomes into flat arrays, and the batched forward pass.
+"""The batched forward pass over compiled genomes.
 
-A batch of G genomes is compiled once into CSR arrays (`CompiledBatch`). Inside each genome the
-nodes get *local* indices: 0 is the bias, 1..n_inputs the inputs, then every other node in a
-topological order, so computing local nodes n_inputs+1 .. n-1 in index order is a valid forward
-pass. Incoming edges of each node are stored by destination (CSR); only enabled connections are
-kept.
+A batch of G genomes is compiled once into CSR arrays (`CompiledBatch`, `compile_genomes`: see
+`wann.compiled`, re-exported here). Inside each genome the nodes get *local* indices: 0 is the
+bias, 1..n_inputs the inputs, then every other node in a topological order, so computing local
+nodes n_inputs+1 .. n-1 in index order is a valid forward pass. Incoming edges of each node are
+stored by destination (CSR); only enabled connections are kept.
 
 Evaluation runs *lanes* in lockstep: all the episodes (shared weight x rollout) of one genome.
 Node values live in a (n_nodes, n_lanes) buffer so every per-node operation is a contiguous loop
@@ -17,92 +17,12 @@ Two implementations of the forward pass exist and are tested against each other:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 from numba import njit
 
 from wann import activations, vmath
+from wann.compiled import CompiledBatch, compile_genomes  # noqa: F401 (re-exported: the forward pass and its input)
 from wann.genome import BIAS, INPUT, Genome
-
-
-@dataclass(frozen=True)
-class CompiledBatch:
-    """G genomes as flat arrays (all int64 unless noted).
-
-    node_ptr: (G+1,) offsets of each genome's local nodes in `act` and `in_ptr`.
-    act:      (total_nodes,) activation id of each local node (bias/inputs: 1, unused).
-    in_ptr:   (total_nodes+1,) CSR offsets into `in_src` per local node, over all genomes.
-    in_src:   (total_edges,) local index (within its genome) of each incoming edge's source.
-    edge_conn:(total_edges,) index of the edge in its genome's `connections` tuple.
-    edge_ptr: (G+1,) offsets of each genome's edges in `in_src`.
-    out_local:(G, n_outputs) local index of each output node.
-    """
-
-    n_inputs: int
-    n_outputs: int
-    node_ptr: np.ndarray
-    act: np.ndarray
-    in_ptr: np.ndarray
-    in_src: np.ndarray
-    edge_conn: np.ndarray
-    edge_ptr: np.ndarray
-    out_local: np.ndarray
-
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """(node_ptr, act, in_ptr, in_src, edge_ptr, out_local): the kernels' leading arguments."""
-        return self.node_ptr, self.act, self.in_ptr, self.in_src, self.edge_ptr, self.out_local
-
-    @property
-    def n_genomes(self) -> int:
-        return len(self.node_ptr) - 1
-
-    @property
-    def max_nodes(self) -> int:
-        return int(np.diff(self.node_ptr).max()) if self.n_genomes else 0
-
-
-def compile_genomes(genomes: Sequence[Genome]) -> CompiledBatch:
-    """Compile genomes (all with the same numbers of inputs and outputs) into one batch."""
-    if not genomes:
-        raise ValueError("compile_genomes needs at least one genome")
-    n_in, n_out = genomes[0].n_inputs, genomes[0].n_outputs
-    node_ptr, acts, in_ptr, in_src, edge_conn, edge_ptr, outs = [0], [], [0], [], [], [0], []
-    for g in genomes:
-        if (g.n_inputs, g.n_outputs) != (n_in, n_out):
-            raise ValueError("all genomes in a batch must have the same inputs and outputs")
-        order = [n.id for n in g.nodes if n.kind in (BIAS, INPUT)]
-        order.sort()
-        order += [i for i in g.topological_order() if i > n_in]
-        local = {nid: k for k, nid in enumerate(order)}
-        act_of = {n.id: n.activation for n in g.nodes}
-        incoming: dict[int, list[tuple[int, int]]] = {nid: [] for nid in order}
-        for ci, c in enumerate(g.connections):
-            if c.enabled:
-                incoming[c.destination].append((local[c.source], ci))
-        for nid in order:
-            acts.append(act_of[nid])
-            for src, ci in incoming[nid]:
-                in_src.append(src)
-                edge_conn.append(ci)
-            in_ptr.append(len(in_src))
-        node_ptr.append(len(acts))
-        edge_ptr.append(len(in_src))
-        outs.append([local[o] for o in g.output_ids])
-    i64 = np.int64
-    return CompiledBatch(
-        n_in,
-        n_out,
-        np.asarray(node_ptr, i64),
-        np.asarray(acts, i64),
-        np.asarray(in_ptr, i64),
-        np.asarray(in_src, i64),
-        np.asarray(edge_conn, i64),
-        np.asarray(edge_ptr, i64),
-        np.asarray(outs, i64).reshape(len(genomes), n_out),
-    )
-
 
 # ---------------------------------------------------------------------------------------------
 # numba kernels: one genome, n lanes in lockstep

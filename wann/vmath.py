@@ -26,16 +26,36 @@ Methods (textbook: Cody & Waite range reduction, Taylor or Chebyshev polynomials
 Every function takes the input lanes `x` (>= n,) float64, writes `out[:n]` (may be `x` itself
 only where noted) and uses caller-provided scratch rows (float64, >= n each), so the kernels
 allocate nothing per step.
+
+Vector width: the kernels' lane loops are short (6 weights x 3 rollouts = 18 lanes, padded to
+20), and LLVM's own plan for them on this AVX-512 machine (8 doubles per instruction, unrolled 4x:
+32 lanes per pass, the rest one lane at a time) ran all 20 through the scalar remainder loop.
+Importing this module therefore sets, process-wide (numba has no per-function switch): no
+unrolling (``-force-vector-interleave=1``) and a vectorised remainder of 4 lanes
+(``-epilogue-vectorization-force-VF=4``), so 20 lanes run as 8 + 8 + 4 and no loop over whole
+groups of `LANES` (4) lanes has a scalar remainder. Champion-sized swing-up 1.4x, the same
+numbers (vectorising element-wise loops never reorders arithmetic). ``WANN_LLVM_DEFAULTS=1``
+leaves LLVM's defaults (to measure the difference; with a NUMBA_CACHE_DIR of its own, as numba's
+cache does not record LLVM options).
 """
 
 from __future__ import annotations
 
 import math
+import os
 
+import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
+
+#: the kernels run their lane loops over whole groups of this many lanes (see the module docstring)
+LANES = 4
+if os.environ.get("WANN_LLVM_DEFAULTS", "") in ("", "0"):
+    llvm.set_option("wann", "-force-vector-interleave=1")
+    llvm.set_option("wann", "-epilogue-vectorization-force-VF=4")
+    llvm.set_option("wann", "-epilogue-vectorization-minimum-VF=4")
 
 #: x + MAGIC rounds x (|x| < 2^51) to an integer held in the low mantissa bits of the sum
 MAGIC = 6755399441055744.0  # 1.5 * 2^52

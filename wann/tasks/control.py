@@ -39,6 +39,7 @@ import math
 import numpy as np
 from numba import njit
 
+from wann import vmath
 from wann.network import (
     CompiledBatch,
     forward_individual_lanes,
@@ -290,11 +291,13 @@ def _episodes(
     lo,
     hi,
     two,
+    pad,
 ):
     """Run R episodes of environment `code`; rows of one genome should be contiguous.
 
     s0: (R, 4) float64 reset states (unused columns 0); o0: (R, n_obs) float64 reset
-    observations; lo, hi: Box action bounds; two: 2.0 (run-time exponent of the squares).
+    observations; lo, hi: Box action bounds; two: 2.0 (run-time exponent of the squares); pad:
+    the network's lane loops run over whole groups of `pad` lanes (`wann.vmath.LANES`).
     Returns (returns (R,) float64, steps (R,) int64)."""
     R = row_genome.shape[0]
     n_in = o0.shape[1]
@@ -310,7 +313,7 @@ def _episodes(
         L = r_end - r
         n_nodes = node_ptr[g + 1] - node_ptr[g]
         nbase = node_ptr[g]
-        P = (L + 3) // 4 * 4  # the network's lane loops run over whole groups of 4 lanes
+        P = (L + pad - 1) // pad * pad  # the network's lane loops run over whole groups of pad lanes
         vals = np.empty((max_nodes, P))
         acc = np.empty(P)
         # per-lane state; lanes are compacted so lanes 0..n_alive-1 are the running episodes
@@ -339,7 +342,7 @@ def _episodes(
         t = 0
         while n_alive > 0 and t < max_steps:
             t += 1
-            nv = (n_alive + 3) // 4 * 4
+            nv = (n_alive + pad - 1) // pad * pad
             for i in range(n_in):
                 for l in range(nv):
                     vals[1 + i, l] = ob[i, l]
@@ -425,7 +428,7 @@ def run_episodes(
     if rows[0].shape[0] == 0:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
     s0, o0 = initial_rows(env_id, seeds)
-    return _episodes(code, *batch.arrays(), *rows, s0, o0, int(max_steps), float(low), float(high), 2.0)
+    return _episodes(code, *batch.arrays(), *rows, s0, o0, int(max_steps), float(low), float(high), 2.0, vmath.LANES)
 
 
 __all__ = ["FUSED", "initial_rows", "run_episodes"]

@@ -200,15 +200,16 @@ def step_one(x, x_dot, th, th_dot, action):
 
 
 @njit(cache=True, error_model="numpy")
-def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w, ew, individual, s0, max_steps):
+def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w, ew, individual, s0, max_steps, pad):
     """Run R episodes; rows of one genome must be contiguous. Returns (returns (R,), steps (R,)).
 
     Per genome its L episodes run as lanes in lockstep; lanes that finish are compacted away, so
     lanes 0..n_alive-1 are the running ones. Node values live in a (nodes, P) buffer, P = L
-    rounded up to 4, and every step is a few lane loops the compiler vectorises: the network
-    (`forward_shared_fused`), the physics with `wann.vmath` trig, then a
-    scalar pass that ends and compacts finished lanes. Loops run over n_alive rounded up to 4
-    lanes (the spare lanes compute stale values nobody reads)."""
+    rounded up to `pad` (`wann.vmath.LANES`, the SIMD width), and every step is a few lane loops
+    the compiler vectorises: the network (`forward_shared_fused`), the physics with `wann.vmath`
+    trig, then a scalar pass that ends and compacts finished lanes. Loops run over n_alive
+    rounded up to `pad` lanes (the spare lanes compute stale values nobody reads), so no loop
+    has a scalar remainder."""
     R = row_genome.shape[0]
     ret = np.zeros(R)
     steps = np.zeros(R, dtype=np.int64)
@@ -218,7 +219,7 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
         g = row_genome[r]
         r_end = rows_end(row_genome, r)
         L = r_end - r
-        P = (L + 3) // 4 * 4
+        P = (L + pad - 1) // pad * pad
         n_nodes = node_ptr[g + 1] - node_ptr[g]
         nbase = node_ptr[g]
         out_j = out_local[g, 0]
@@ -250,7 +251,7 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
         t = 0
         while n_alive > 0 and t < max_steps:
             t += 1
-            nv = (n_alive + 3) // 4 * 4
+            nv = (n_alive + pad - 1) // pad * pad
             for l in range(nv):
                 vals[0, l] = 1.0
                 vals[1, l] = x[l]
@@ -353,7 +354,7 @@ def run_episodes(
     Returns (returns (R,) float64, steps (R,) int64)."""
     rows = row_arrays(row_genome, row_weight, row_edge_weights)
     s0 = np.ascontiguousarray(initial_states(np.broadcast_to(row_seed, rows[0].shape)))
-    return _episodes(*batch.arrays(), *rows, s0, int(max_steps))
+    return _episodes(*batch.arrays(), *rows, s0, int(max_steps), vmath.LANES)
 
 
 def run_episodes_numpy(genome, weights, seeds, conn_weights=None, max_steps: int = T_LIMIT):

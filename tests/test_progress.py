@@ -75,7 +75,8 @@ def test_progress_line_fits_at_the_extremes():
 def test_classification_progress_and_metrics_carry_the_champions_training_accuracy(tmp_path):
     import csv
 
-    from wann.search.reporters import ACCURACY_COLUMN, tensorboard_tags
+    from wann.search.reporters import ACCURACY_COLUMN
+    from wann.search.tensorboard import tensorboard_tags
     from wann.tasks import task_from_spec
 
     out = io.StringIO()

@@ -1,4 +1,4 @@
-"""TensorBoard tracking: event files of a search (`wann.search.reporters.TensorBoard`) and of a
+"""TensorBoard tracking: event files of a search (`wann.search.tensorboard.TensorBoard`) and of a
 study (`wann.study.progress.TensorBoardStudy`), read back with TensorBoard's own reader and
 compared with metrics.csv and the results table; a clear error without the package."""
 
@@ -14,8 +14,8 @@ import pytest
 from wann.errors import ConfigError
 from wann.executor import SerialExecutor
 from wann.search.experiment import Experiment, SearchSettings
-from wann.search.reporters import TensorBoard, reporters_from_settings, tensorboard_tags
 from wann.search.run import run_search
+from wann.search.tensorboard import TensorBoard, reporters_from_settings, tensorboard_tags
 
 SMALL = Experiment(name="tb", seed=3, search=SearchSettings(population=16, generations=5))
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,7 +135,7 @@ def test_study_search_cells_log_where_the_worker_can_and_never_fail_for_it(tmp_p
 
 
 def test_missing_tensorboard_is_one_clear_error_naming_the_flag(tmp_path, monkeypatch):
-    import wann.search.reporters as rep
+    import wann.search.tensorboard as rep
 
     monkeypatch.setattr(rep, "_TB", {})
     for mod in [m for m in sys.modules if m == "tensorboard" or m.startswith("tensorboard.")]:

@@ -72,7 +72,8 @@ def cmd_search(args) -> int:
     if args.resume and not args.out:
         raise ConfigError("--resume", "needs --out RUN_DIR naming the run to continue")
     out = Path(args.out) if args.out else Path("runs") / f"{exp.name}-s{exp.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    from wann.search.reporters import checkpoint_every_s, reporters_from_settings
+    from wann.search.reporters import checkpoint_every_s
+    from wann.search.tensorboard import reporters_from_settings
 
     checkpoint_every_s()  # WANN_CHECKPOINT_S checked before any work
     extra = reporters_from_settings(tensorboard=args.tensorboard, run_name=out.name)

@@ -339,7 +339,7 @@ def _search_tensorboard(study: dict[str, Any], cell: Cell) -> list:
     if not study.get("tensorboard"):
         return []
     from wann.errors import ConfigError
-    from wann.search.reporters import TensorBoard
+    from wann.search.tensorboard import TensorBoard
 
     try:
         return [TensorBoard(search_logdir(study["tensorboard"], cell))]

@@ -351,7 +351,7 @@ class TensorBoardStudy(StudyReporter):
     ConfigError(`field`) here, before any work, when it is missing."""
 
     def __init__(self, logdir: str | Path, field: str = "--tensorboard"):
-        from wann.search.reporters import EventFile
+        from wann.search.tensorboard import EventFile
 
         self.events = EventFile(logdir, field)
         self.events.check()

@@ -90,8 +90,18 @@ def _compile(n_in, n_out, gnode_ptr, node_id, node_act, gconn_ptr, conn_src, con
         for k in range(n):
             pos[node_id[n0 + k]] = k
         indeg = np.zeros(n, dtype=np.int64)
+        succ_ptr = np.zeros(n + 1, dtype=np.int64)  # successors of each position (CSR)
         for c in range(c0, c1):
             indeg[pos[conn_dst[c]]] += 1
+            succ_ptr[pos[conn_src[c]] + 1] += 1
+        for k in range(n):
+            succ_ptr[k + 1] += succ_ptr[k]
+        succ = np.empty(c1 - c0, dtype=np.int64)
+        fill = succ_ptr[:n].copy()
+        for c in range(c0, c1):
+            k = pos[conn_src[c]]
+            succ[fill[k]] = pos[conn_dst[c]]
+            fill[k] += 1
         # Kahn's algorithm, the smallest ready id first; bias and inputs (ids 0..n_in) lead in
         # id order, the rest follow the sort
         local = np.full(n, -1, dtype=np.int64)
@@ -111,9 +121,8 @@ def _compile(n_in, n_out, gnode_ptr, node_id, node_act, gconn_ptr, conn_src, con
             if node_id[n0 + k] > n_in:
                 local[k] = nxt
                 nxt += 1
-            for c in range(c0, c1):
-                if pos[conn_src[c]] == k:
-                    indeg[pos[conn_dst[c]]] -= 1
+            for q in range(succ_ptr[k], succ_ptr[k + 1]):
+                indeg[succ[q]] -= 1
         for k in range(n):
             act[n0 + local[k]] = node_act[n0 + k]
         # CSR by destination, each node's edges in connection order

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Reproduce experiments/results/swingup/: five independent paper-scale searches (serial executor,
+# Reproduce experiments/results/swingup-paper/: five independent paper-scale searches (serial executor,
 # seeds 0-4), one champion chosen on selection episodes, then `wann evaluate` on 100 fresh episodes.
 # About 15 minutes per search on one core of this 2-core machine (two run at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
-out=experiments/results/swingup
+out=experiments/results/swingup-paper
 mkdir -p "$out"
 for s in 0 1 2 3 4; do
   [ -f "runs/swingup-paper-s$s/checkpoint.json" ] && resume=--resume || resume=

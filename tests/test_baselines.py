@@ -21,7 +21,7 @@ from wann.tasks import make_task
 from wann.weighted import WeightedNetwork, mlp_genome, outputs_reachable, structure_counts
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAMPION = ROOT / "experiments/results/swingup/champion.json"
+CHAMPION = ROOT / "experiments/results/swingup-paper/champion.json"
 
 
 @pytest.fixture(scope="module")

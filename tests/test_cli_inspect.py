@@ -23,7 +23,7 @@ from wann.weighted import WeightedNetwork, mlp_genome
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGITS = ROOT / "experiments/results/digits/champion.json"
-SWINGUP = ROOT / "experiments/results/swingup/champion.json"
+SWINGUP = ROOT / "experiments/results/swingup-paper/champion.json"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -114,7 +114,7 @@ def test_killed_ray_driver_resumes_to_identical_end(tmp_path):
 
     exp = tmp_path / "e.toml"
     exp.write_text('name = "k"\nseed = 9\n[search]\npopulation = 48\ngenerations = 25\n')
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WANN_CHECKPOINT_S": "0"}  # a checkpoint every generation
     env.pop("RAY_ADDRESS", None)
     cmd = [sys.executable, "-m", "wann.cli", "search", str(exp), "--quiet"]
     subprocess.run(

@@ -57,7 +57,7 @@ def test_assessment_is_typed_and_round_trips():
 
     root = Path(__file__).resolve().parents[1]
     for champ, keys in (
-        ("swingup", ["task", "episodes", "seed", "connections", "nodes", "search_values"]),
+        ("swingup-paper", ["task", "episodes", "seed", "connections", "nodes", "search_values"]),
         ("wine", ["task", "metric", "episodes", "seed", "train_samples", "test_samples", "connections"]),
     ):
         g = Genome.load(root / f"experiments/results/{champ}/champion.json")

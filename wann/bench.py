@@ -39,7 +39,7 @@ from wann.search.variation import VariationSettings, add_connection, insert_node
 from wann.seeds import DEFAULT_SHARED_WEIGHTS
 from wann.tasks import make_task, swingup
 
-#: the committed swing-up champion (experiments/results/swingup/champion.json), shipped as package data
+#: the committed swing-up champion (experiments/results/swingup-paper/champion.json), shipped as package data
 COMMITTED_CHAMPION = Path(__file__).resolve().parent / "data" / "swingup_champion.json"
 WEIGHTS = DEFAULT_SHARED_WEIGHTS
 SEEDS = (11, 12, 13)

@@ -117,67 +117,61 @@ def forward_edges_lanes(vals, n_lanes, n_in, n_nodes, nbase, ebase, act, in_ptr,
 
 @njit(inline="always", cache=True, error_model="numpy")
 def _activate_into(a, acc, w, out, n):
-    """out[:n] = act_a(w[:n] * (0.0 + acc[:n])), one lane loop per case; acc is read only (a
-    node's sum, or a source row itself when the node has one input: 0.0 + x is the sum a
-    one-input node starts with, and on a sum it is exact, since a sum begun at 0.0 is never -0.0).
-    The same arithmetic as `_activate` after ``acc *= w``."""
+    """out[:n] = act_a(w[:n] * acc[:n]), one lane loop per case; acc is scratch (overwritten).
+    The same arithmetic as `_activate` after ``acc *= w``, with the multiply fused in."""
     if a == 1:
         for l in range(n):
-            out[l] = w[l] * (0.0 + acc[l])
+            out[l] = w[l] * acc[l]
     elif a == 2:
         for l in range(n):
-            out[l] = 1.0 if w[l] * (0.0 + acc[l]) > 0.0 else 0.0
+            out[l] = 1.0 if w[l] * acc[l] > 0.0 else 0.0
     elif a == 3:
         for l in range(n):
-            out[l] = vmath.sin1(np.pi * (w[l] * (0.0 + acc[l])))
+            out[l] = vmath.sin1(np.pi * (w[l] * acc[l]))
     elif a == 4:
         for l in range(n):
-            z = w[l] * (0.0 + acc[l])
+            z = w[l] * acc[l]
             out[l] = vmath.exp1(-(z * z) / 2.0)
     elif a == 5:
         for l in range(n):
-            out[l] = vmath.tanh1(w[l] * (0.0 + acc[l]))
+            out[l] = vmath.tanh1(w[l] * acc[l])
     elif a == 6:
         for l in range(n):
-            out[l] = (vmath.tanh1((w[l] * (0.0 + acc[l])) / 2.0) + 1.0) / 2.0
+            out[l] = (vmath.tanh1((w[l] * acc[l]) / 2.0) + 1.0) / 2.0
     elif a == 7:
         for l in range(n):
-            out[l] = -(w[l] * (0.0 + acc[l]))
+            out[l] = -(w[l] * acc[l])
     elif a == 8:
         for l in range(n):
-            out[l] = abs(w[l] * (0.0 + acc[l]))
+            out[l] = abs(w[l] * acc[l])
     elif a == 9:
         for l in range(n):
-            out[l] = max(0.0, w[l] * (0.0 + acc[l]))
+            out[l] = max(0.0, w[l] * acc[l])
     else:
         for l in range(n):
-            out[l] = vmath.cos1(np.pi * (w[l] * (0.0 + acc[l])))
+            out[l] = vmath.cos1(np.pi * (w[l] * acc[l]))
 
 
 @njit(inline="always", cache=True, error_model="numpy")
 def forward_shared_fused(vals, n_lanes, n_in, n_nodes, nbase, act, in_ptr, in_src, w, acc):
-    """`forward_shared_lanes` with fewer lane loops per node, the same arithmetic in the same
-    order, so the same numbers: a one-input node activates straight from its source row, a sum
-    starts with its first two edges, and the weight multiply is fused into the activation loop."""
+    """`forward_shared_lanes` with the first edge starting the sum (no zeroing pass) and the
+    weight multiply fused into the activation loop: two lane loops fewer per node, the same
+    arithmetic in the same order, so the same numbers."""
     for j in range(n_in + 1, n_nodes):
         e0 = in_ptr[nbase + j]
         e1 = in_ptr[nbase + j + 1]
-        z = acc
         if e1 == e0:
             for l in range(n_lanes):
                 acc[l] = 0.0
-        elif e1 == e0 + 1:
-            z = vals[in_src[e0]]
         else:
-            s1 = vals[in_src[e0]]
-            s2 = vals[in_src[e0 + 1]]
+            src = vals[in_src[e0]]
             for l in range(n_lanes):
-                acc[l] = (0.0 + s1[l]) + s2[l]
-            for e in range(e0 + 2, e1):
+                acc[l] = 0.0 + src[l]
+            for e in range(e0 + 1, e1):
                 src = vals[in_src[e]]
                 for l in range(n_lanes):
                     acc[l] += src[l]
-        _activate_into(act[nbase + j], z, w, vals[j], n_lanes)
+        _activate_into(act[nbase + j], acc, w, vals[j], n_lanes)
 
 
 @njit(inline="always", cache=True)

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo test test-slow bench clean clean-cache
 
 setup: $(VENV)/.installed
 
@@ -29,5 +29,10 @@ test-slow: setup
 bench: setup
 	$(BIN)/wann bench
 
-clean:
+clean: clean-cache
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# numba recompiles a cached kernel only when its own file changes, not an inlined callee's
+# (wann/network.py, wann/vmath.py): clear the caches after editing those
+clean-cache:
+	find wann -name '*.nbi' -delete -o -name '*.nbc' -delete

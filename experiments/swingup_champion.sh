@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Reproduce experiments/results/swingup/champion.json (issue 15): four searches of
-# experiments/swingup-champion.toml (population 512 x 2048 generations, 6 x 3 rollouts, the
-# layered add-connection rule; seeds 0-3), one per core, two at a time, each resumable (run the
-# script again after a kill); then a champion chosen among each run's 8 latest champions on
-# 50 selection episodes (by the smaller margin to the goals: mean over the six search weights
-# 620, best shared weight 730; at most 60 connections), then `wann evaluate --episodes 100` on
-# fresh episodes, of the chosen one and of every run's own champion.json (the per-seed spread).
+# Reproduce experiments/results/swingup/ (issue 15): twelve paper-size searches of
+# experiments/swingup.toml (population 192 x 1024 generations, 6 x 3 rollouts; seeds 100-111),
+# one per core, two at a time, each resumable (run the script again after a kill); then a
+# champion chosen among each run's 8 latest champions on 50 selection episodes (by the smaller
+# margin to the goals: mean over the six search weights 620, best shared weight 730; at most 60
+# connections), then `wann evaluate --episodes 100` on fresh episodes, of the chosen one and of
+# every run's own champion.json (the per-seed spread).
+# The larger search of experiments/results/swingup-large/ (population 512 x 2048, layered rule):
+#   EXP=experiments/swingup-champion.toml SEEDS="0 1 2 3" OUT=experiments/results/swingup-large \
+#     bash experiments/swingup_champion.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 RUNS=${RUNS:-runs}
-SEEDS=${SEEDS:-0 1 2 3}
-EXP=${EXP:-experiments/swingup-champion.toml}  # or another experiment (e.g. many paper-size seeds)
+SEEDS=${SEEDS:-$(seq -s ' ' 100 111)}
+EXP=${EXP:-experiments/swingup.toml}
 out=${OUT:-experiments/results/swingup}
 name=$(basename "$EXP" .toml)
 mkdir -p "$out" "$RUNS"

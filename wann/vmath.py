@@ -33,7 +33,7 @@ Vector width: the kernels' lane loops are short (6 weights x 3 rollouts = 18 lan
 Importing this module therefore sets, process-wide (numba has no per-function switch): no
 unrolling (``-force-vector-interleave=1``) and a vectorised remainder of 4 lanes
 (``-epilogue-vectorization-force-VF=4``), so 20 lanes run as 8 + 8 + 4 and no loop over whole
-groups of `LANES` (4) lanes has a scalar remainder. Champion-sized swing-up 1.4x, the same
+groups of `LANES` (4) lanes has a scalar remainder. Champion-sized swing-up 1.5x, the same
 numbers (vectorising element-wise loops never reorders arithmetic). ``WANN_LLVM_DEFAULTS=1``
 leaves LLVM's defaults (to measure the difference; with a NUMBA_CACHE_DIR of its own, as numba's
 cache does not record LLVM options).

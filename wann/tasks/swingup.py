@@ -205,11 +205,11 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
 
     Per genome its L episodes run as lanes in lockstep; lanes that finish are compacted away, so
     lanes 0..n_alive-1 are the running ones. Node values live in a (nodes, P) buffer, P = L
-    rounded up to `pad` (`wann.vmath.LANES`, the SIMD width), and every step is a few lane loops
-    the compiler vectorises: the network (`forward_shared_fused`), the physics with `wann.vmath`
-    trig, then a scalar pass that ends and compacts finished lanes. Loops run over n_alive
-    rounded up to `pad` lanes (the spare lanes compute stale values nobody reads), so no loop
-    has a scalar remainder."""
+    rounded up to `pad` (`wann.vmath.LANES`, 4), and every step is a few lane loops the compiler
+    vectorises: the network (`forward_shared_fused`), the physics with `wann.vmath` trig, then a
+    scalar pass that ends and compacts finished lanes. Loops run over n_alive rounded up to `pad`
+    lanes (the spare lanes compute stale values nobody reads), so with the vectorised 4-lane
+    remainder `wann.vmath` asks LLVM for no loop runs a scalar remainder."""
     R = row_genome.shape[0]
     ret = np.zeros(R)
     steps = np.zeros(R, dtype=np.int64)

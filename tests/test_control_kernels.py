@@ -1,6 +1,9 @@
 """The fused classic-control kernels (`wann.tasks.control`) against the real Gymnasium
 environments: identical returns and step counts, episode by episode, for shared and individual
-weights; the ``kernel`` option of `GymTask`; `wann bench --task` for one of them."""
+weights (Acrobot-v1: within ~1e-15 per step, see `_agree`); the ``kernel`` option of `GymTask`;
+`wann bench --task` for one of them."""
+
+import math
 
 import gymnasium
 import numpy as np
@@ -81,18 +84,30 @@ def test_fused_kernel_matches_gymnasium_episode_by_episode(env_id):
     gs = _genomes(task, env_id)
     rg, rw, rs = _rows(gs)
     ret, steps = task.run_episodes(compile_genomes(gs), rg, rw, rs)
-    ends = set()
-    for r in range(len(rg)):
-        want = _reference(task, gs[rg[r]], rw[r], rs[r])
-        assert (ret[r], steps[r]) == want, (r, gs[rg[r]].to_dict())
-        ends.add("truncated" if steps[r] == task.max_steps else "terminated")
+    want = np.array([_reference(task, gs[rg[r]], rw[r], rs[r]) for r in range(len(rg))])
+    _agree(env_id, ret, steps, want[:, 0], want[:, 1])
+    ends = {"truncated" if s == task.max_steps else "terminated" for s in steps}
     if env_id != "Pendulum-v1":  # Pendulum never terminates
         assert ends == {"truncated", "terminated"}
-    # the numpy twin path gives the same numbers
+    # the numpy twin path (Gymnasium's arithmetic exactly) gives the same numbers
     twin = make_task(env_id, kernel="numpy")
     assert twin.kernel == "numpy" and twin.spec() == {"name": env_id, "kernel": "numpy"}
     r2, s2 = twin.run_episodes(compile_genomes(gs), rg, rw, rs)
-    assert np.array_equal(r2, ret) and np.array_equal(s2, steps)
+    assert np.array_equal(r2, want[:, 0]) and np.array_equal(s2, want[:, 1])
+    _agree(env_id, ret, steps, r2, s2)
+
+
+def _agree(env_id, ret, steps, want_ret, want_steps):
+    """Episode returns and lengths equal to the environment's, row by row. Acrobot-v1's kernel is
+    within ~1e-15 of Gymnasium per step (vmath trig, tested below), not bit for bit, and the
+    system is chaotic, so there only most rows must be identical and the rest close in mean
+    (all 48 checked rows are identical today)."""
+    same = (ret == want_ret) & (steps == want_steps)
+    if env_id != "Acrobot-v1":
+        assert same.all(), np.flatnonzero(~same)
+        return
+    assert same.mean() >= 0.9, np.flatnonzero(~same)
+    assert abs(ret.mean() - want_ret.mean()) <= 0.02 * abs(want_ret.mean())
 
 
 def _random_states(env_id, rng, n):
@@ -133,13 +148,34 @@ def test_one_step_from_random_states_matches_gymnasium(env_id):
             env.steps_beyond_terminated = None
         box = env_id in ("Pendulum-v1", "MountainCarContinuous-v0")
         obs, r, term, _, _ = env.step(np.array([u], dtype=np.float32) if box else int(a))
-        st = np.zeros((1, 4))
-        st[0, : len(s)] = s
+        st = np.zeros((4, 1))
+        st[: len(s), 0] = s
         ob = np.zeros((len(obs), 1))
-        rew, te = control._step(code, st, ob, 0, np.int64(a), np.float32(u), t, 2.0)
+        rew, te = np.zeros(1), np.zeros(1, dtype=bool)
+        control.step_lanes(code, st, ob, np.array([a]), np.array([u], dtype=np.float32), 1, t, 2.0, rew, te)
+        want = np.asarray(env.state, dtype=np.float64)
+        if env_id == "Acrobot-v1":  # vmath trig: within a few ulp of the C library's
+            assert np.allclose(st[: len(s), 0], want, rtol=1e-12, atol=1e-12), (k, s, a)
+            assert np.allclose(ob[:, 0], obs, rtol=0, atol=2e-7), (k, s, a)  # float32 rounding may flip
+            far = abs(-math.cos(want[0]) - math.cos(want[1] + want[0]) - 1.0) > 1e-9
+            assert not far or (rew[0], te[0]) == (r, term), (k, s, a)
+            continue
         assert np.array_equal(ob[:, 0], np.asarray(obs, dtype=np.float64)), (k, s, a, u)
-        assert (rew, te) == (r, term), (k, s, a, u)
-        assert np.array_equal(st[0, : len(s)], np.asarray(env.state, dtype=np.float64)), (k, s, a, u)
+        assert (rew[0], te[0]) == (r, term), (k, s, a, u)
+        assert np.array_equal(st[: len(s), 0], want), (k, s, a, u)
+    # all states as lanes of one call (the vectorised loop): the same numbers as one lane at a time
+    n = len(states)
+    st = np.zeros((4, n))
+    st[: states.shape[1]] = states.T
+    ob, rew, te = np.zeros((6, n)), np.zeros(n), np.zeros(n, dtype=bool)
+    control.step_lanes(code, st, ob, acts, us, n, 2, 2.0, rew, te)
+    for k in range(0, n, 97):
+        st1 = np.zeros((4, 1))
+        st1[: states.shape[1], 0] = states[k]
+        ob1, rew1, te1 = np.zeros((6, 1)), np.zeros(1), np.zeros(1, dtype=bool)
+        control.step_lanes(code, st1, ob1, acts[k : k + 1], us[k : k + 1], 1, 2, 2.0, rew1, te1)
+        assert np.array_equal(st1[:, 0], st[:, k]) and np.array_equal(ob1[:, 0], ob[: ob1.shape[0], k])
+        assert (rew1[0], te1[0]) == (rew[k], te[k])
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -156,8 +192,8 @@ def test_fused_kernel_individual_weights_and_short_limit(env_id):
         e = edge_weights_from_connections(batch, g, conn[r])
         ew[r, : e.shape[0]] = e
     ret, steps = task.run_episodes(batch, rg, np.zeros(len(rg)), rs, ew)
-    for r in range(len(rg)):
-        assert (ret[r], steps[r]) == _reference(task, gs[rg[r]], 0.0, rs[r], conn[r], max_steps=37)
+    want = np.array([_reference(task, gs[rg[r]], 0.0, rs[r], conn[r], max_steps=37) for r in range(len(rg))])
+    _agree(env_id, ret, steps, want[:, 0], want[:, 1])
     assert steps.max() == 37
 
 

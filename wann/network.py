@@ -83,7 +83,7 @@ def forward_shared_lanes(vals, n_lanes, n_in, n_nodes, nbase, act, in_ptr, in_sr
         _activate(act[nbase + j], acc, vals[j], n_lanes)
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def forward_individual_lanes(vals, n_lanes, n_in, n_nodes, nbase, ebase, act, in_ptr, in_src, ew, acc):
     """Like `forward_shared_lanes` with one weight per edge and lane: ew (n_edges of this genome
     in CSR order, lanes), edge-major so each edge's lane loop reads contiguous weights and
@@ -116,47 +116,53 @@ def forward_edges_lanes(vals, n_lanes, n_in, n_nodes, nbase, ebase, act, in_ptr,
 
 
 @njit(inline="always", cache=True, error_model="numpy")
-def _activate_into(a, acc, w, out, n):
+def _activate_into(a, acc, w, vals, j, n):
     """out[:n] = act_a(w[:n] * acc[:n]), one lane loop per case; acc is scratch (overwritten).
     The same arithmetic as `_activate` after ``acc *= w``, with the multiply fused in."""
     if a == 1:
         for l in range(n):
-            out[l] = w[l] * acc[l]
+            vals[j, l] = w[l] * acc[l]
     elif a == 2:
         for l in range(n):
-            out[l] = 1.0 if w[l] * acc[l] > 0.0 else 0.0
+            vals[j, l] = 1.0 if w[l] * acc[l] > 0.0 else 0.0
     elif a == 3:
         for l in range(n):
-            out[l] = vmath.sin1(np.pi * (w[l] * acc[l]))
+            vals[j, l] = vmath.sin1(np.pi * (w[l] * acc[l]))
     elif a == 4:
         for l in range(n):
             z = w[l] * acc[l]
-            out[l] = vmath.exp1(-(z * z) / 2.0)
+            vals[j, l] = vmath.exp1(-(z * z) / 2.0)
     elif a == 5:
         for l in range(n):
-            out[l] = vmath.tanh1(w[l] * acc[l])
+            vals[j, l] = vmath.tanh1(w[l] * acc[l])
     elif a == 6:
         for l in range(n):
-            out[l] = (vmath.tanh1((w[l] * acc[l]) / 2.0) + 1.0) / 2.0
+            vals[j, l] = (vmath.tanh1((w[l] * acc[l]) / 2.0) + 1.0) / 2.0
     elif a == 7:
         for l in range(n):
-            out[l] = -(w[l] * acc[l])
+            vals[j, l] = -(w[l] * acc[l])
     elif a == 8:
         for l in range(n):
-            out[l] = abs(w[l] * acc[l])
+            vals[j, l] = abs(w[l] * acc[l])
     elif a == 9:
         for l in range(n):
-            out[l] = max(0.0, w[l] * acc[l])
+            vals[j, l] = max(0.0, w[l] * acc[l])
     else:
         for l in range(n):
-            out[l] = vmath.cos1(np.pi * (w[l] * acc[l]))
+            vals[j, l] = vmath.cos1(np.pi * (w[l] * acc[l]))
 
 
-@njit(inline="always", cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def forward_shared_fused(vals, n_lanes, n_in, n_nodes, nbase, act, in_ptr, in_src, w, acc):
     """`forward_shared_lanes` with the first edge starting the sum (no zeroing pass) and the
     weight multiply fused into the activation loop: two lane loops fewer per node, the same
-    arithmetic in the same order, so the same numbers."""
+    arithmetic in the same order, so the same numbers.
+
+    Compiled as a function of its own, not inlined (nor is `forward_individual_lanes`): numba's
+    ``inline="always"`` binds the array arguments to new variables, an atomic reference-count
+    increment and decrement (NRT incref / decref calls) per array per call, once per kernel
+    step: 6% of the champion-sized swing-up's samples under perf. Rows are indexed in place
+    (``vals[s, l]``) rather than taken as views, for the same reason."""
     for j in range(n_in + 1, n_nodes):
         e0 = in_ptr[nbase + j]
         e1 = in_ptr[nbase + j + 1]
@@ -164,14 +170,14 @@ def forward_shared_fused(vals, n_lanes, n_in, n_nodes, nbase, act, in_ptr, in_sr
             for l in range(n_lanes):
                 acc[l] = 0.0
         else:
-            src = vals[in_src[e0]]
+            s = in_src[e0]
             for l in range(n_lanes):
-                acc[l] = 0.0 + src[l]
+                acc[l] = 0.0 + vals[s, l]
             for e in range(e0 + 1, e1):
-                src = vals[in_src[e]]
+                s = in_src[e]
                 for l in range(n_lanes):
-                    acc[l] += src[l]
-        _activate_into(act[nbase + j], acc, w, vals[j], n_lanes)
+                    acc[l] += vals[s, l]
+        _activate_into(act[nbase + j], acc, w, vals, j, n_lanes)
 
 
 @njit(inline="always", cache=True)

@@ -28,14 +28,18 @@ only where noted) and uses caller-provided scratch rows (float64, >= n each), so
 allocate nothing per step.
 
 Vector width: the kernels' lane loops are short (6 weights x 3 rollouts = 18 lanes, padded to
-20), and LLVM's own plan for them on this AVX-512 machine (8 doubles per instruction, unrolled 4x:
-32 lanes per pass, the rest one lane at a time) ran all 20 through the scalar remainder loop.
-Importing this module therefore sets, process-wide (numba has no per-function switch): no
-unrolling (``-force-vector-interleave=1``) and a vectorised remainder of 4 lanes
-(``-epilogue-vectorization-force-VF=4``), so 20 lanes run as 8 + 8 + 4 and no loop over whole
-groups of `LANES` (4) lanes has a scalar remainder. Champion-sized swing-up 1.5x, the same
-numbers (vectorising element-wise loops never reorders arithmetic). ``WANN_LLVM_DEFAULTS=1``
-leaves LLVM's defaults (to measure the difference; with a NUMBA_CACHE_DIR of its own, as numba's
+20), and LLVM's own plan for them (vectors unrolled 4x, so many lanes per pass that 20 never
+reached the vector body) ran them one lane at a time in the scalar remainder loop. Importing
+this module therefore sets, process-wide (numba has no per-function switch): no unrolling
+(``-force-vector-interleave=1``) and a vectorised remainder of 4 lanes
+(``-epilogue-vectorization-force-VF=4``). Checked on this machine (2026-12-03, LLVM's
+vectorisation remarks and the kernels' machine code): every vectorised lane loop is 4 doubles
+wide (256-bit ymm registers, LLVM's preferred width on this AVX-512 CPU; no zmm instruction in
+the kernels), so 20 lanes run as 5 x 4 and no loop over whole groups of `LANES` (4) lanes has a
+scalar remainder. (An earlier version of this text said 8 + 8 + 4; forcing 8-wide vectors,
+``-force-vector-width=8``, measured 0.65x.) Champion-sized swing-up 1.5x, the same numbers
+(vectorising element-wise loops never reorders arithmetic). ``WANN_LLVM_DEFAULTS=1`` leaves
+LLVM's defaults (to measure the difference; with a NUMBA_CACHE_DIR of its own, as numba's
 cache does not record LLVM options).
 """
 

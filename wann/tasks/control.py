@@ -112,7 +112,7 @@ def _obs32(x):
     return np.float64(np.float32(x))
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _cartpole(st, ob, l, a):
     x, xd, th, thd = st[0, l], st[1, l], st[2, l], st[3, l]
     force = CP_FORCE if a == 1 else -CP_FORCE
@@ -220,7 +220,7 @@ def acrobot_lanes(st, ob, ai, n, rew, term):
                 _acrobot_observe(st, ob, l, rew, term)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _pendulum(st, ob, l, u, two):
     th, thd = st[0, l], st[1, l]
     u = min(max(u, F32(-PE_MAX_TORQUE)), F32(PE_MAX_TORQUE))
@@ -237,7 +237,7 @@ def _pendulum(st, ob, l, u, two):
     return -costs, False
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _mountaincar(st, ob, l, a):
     pos, vel = st[0, l], st[1, l]
     vel = vel + (float(a - 1) * MC_FORCE + math.cos(3 * pos) * (-MC_GRAVITY))
@@ -250,7 +250,7 @@ def _mountaincar(st, ob, l, a):
     return -1.0, pos >= MC_GOAL and vel >= 0
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _mountaincar_cont(st, ob, l, u, t, two):
     """Gymnasium keeps the reset state in float64 (first step) and float32 afterwards."""
     if t == 1:
@@ -290,7 +290,7 @@ def _mountaincar_cont(st, ob, l, u, t, two):
     return (100.0 if term else 0.0) - np.float64(u) ** two * 0.1, term
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _step(code, st, ob, l, a, u, t, two):
     """One environment step of lane l (every task but Acrobot-v1): st (4, lanes) state, ob
     (n_obs, lanes) observation, both updated in place; a: discrete action, u: float32 Box
@@ -317,7 +317,7 @@ def step_lanes(code, st, ob, ai, af, n, t, two, rew, term):
         rew[l], term[l] = _step(code, st, ob, l, ai[l], af[l], t, two)
 
 
-@njit(cache=True)
+@njit(inline="always", cache=True)
 def _finite(v):
     """numpy.nan_to_num: NaN -> 0, +-inf -> +-the largest float64."""
     if v != v:

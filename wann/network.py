@@ -190,6 +190,19 @@ def max_nodes_of(node_ptr):
 
 
 @njit(inline="always", cache=True)
+def lanes_needed(row_genome, pad):
+    """The longest run of rows with the same genome, rounded up to a whole group of `pad` lanes:
+    the lane width a kernel's per-genome buffers need (allocated once per call, not per genome)."""
+    m = 0
+    r = 0
+    while r < row_genome.shape[0]:
+        e = rows_end(row_genome, r)
+        m = max(m, e - r)
+        r = e
+    return (m + pad - 1) // pad * pad
+
+
+@njit(inline="always", cache=True)
 def rows_end(row_genome, r):
     """One past the last row of the run of rows that starts at r and uses the same genome."""
     end = r

@@ -52,6 +52,7 @@ from wann.network import (
     CompiledBatch,
     forward_individual_lanes,
     forward_shared_fused,
+    lanes_needed,
     max_nodes_of,
     row_arrays,
     rows_end,
@@ -363,6 +364,22 @@ def _episodes(
     ret = np.zeros(R)
     steps = np.zeros(R, dtype=np.int64)
     max_nodes = max_nodes_of(node_ptr)
+    # per-genome buffers, allocated once at the widest genome's lanes (every value a genome reads
+    # is written for it first; stale values in spare lanes are never read)
+    PM = lanes_needed(row_genome, pad)
+    vals = np.empty((max_nodes, PM))
+    acc = np.empty(PM)
+    # per-lane state; lanes are compacted so lanes 0..n_alive-1 are the running episodes
+    st = np.zeros((4, PM))
+    ob = np.zeros((n_in, PM))
+    wl = np.empty(PM)
+    tot = np.zeros(PM)
+    row = np.empty(PM, dtype=np.int64)
+    ai = np.zeros(PM, dtype=np.int64)
+    af = np.zeros(PM, dtype=np.float32)
+    rw = np.zeros(PM)
+    tm = np.zeros(PM, dtype=np.bool_)
+    lane_ew = np.empty((ew.shape[1], PM))  # edge-major: (edges, lanes)
     r = 0
     while r < R:
         g = row_genome[r]
@@ -371,19 +388,6 @@ def _episodes(
         n_nodes = node_ptr[g + 1] - node_ptr[g]
         nbase = node_ptr[g]
         P = (L + pad - 1) // pad * pad  # the network's lane loops run over whole groups of pad lanes
-        vals = np.empty((max_nodes, P))
-        acc = np.empty(P)
-        # per-lane state; lanes are compacted so lanes 0..n_alive-1 are the running episodes
-        st = np.zeros((4, P))
-        ob = np.empty((n_in, P))
-        wl = np.empty(P)
-        tot = np.zeros(L)
-        row = np.empty(L, dtype=np.int64)
-        ai = np.zeros(P, dtype=np.int64)
-        af = np.zeros(P, dtype=np.float32)
-        rw = np.zeros(P)
-        tm = np.zeros(P, dtype=np.bool_)
-        lane_ew = np.empty((ew.shape[1], P))  # edge-major: (edges, lanes)
         for l in range(P):
             src = r + (l if l < L else 0)  # spare lanes copy lane 0 (values nobody reads)
             vals[0, l] = 1.0
@@ -391,6 +395,7 @@ def _episodes(
                 for k in range(4):
                     st[k, l] = s0[src, k]
                 row[l] = src
+                tot[l] = 0.0
             for i in range(n_in):
                 ob[i, l] = o0[src, i]
             wl[l] = w[src]

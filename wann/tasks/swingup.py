@@ -44,6 +44,7 @@ from wann.network import (
     CompiledBatch,
     forward_individual_lanes,
     forward_shared_fused,
+    lanes_needed,
     max_nodes_of,
     row_arrays,
     rows_end,
@@ -214,6 +215,21 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
     ret = np.zeros(R)
     steps = np.zeros(R, dtype=np.int64)
     max_nodes = max_nodes_of(node_ptr)
+    # per-genome buffers, allocated once at the widest genome's lanes (every value a genome reads
+    # is written for it first; stale values in spare lanes are never read)
+    PM = lanes_needed(row_genome, pad)
+    vals = np.zeros((max_nodes, PM))
+    acc = np.zeros(PM)
+    x = np.zeros(PM)
+    xd = np.zeros(PM)
+    th = np.zeros(PM)
+    thd = np.zeros(PM)
+    c = np.zeros(PM)
+    s = np.zeros(PM)
+    wl = np.zeros(PM)
+    tot = np.zeros(PM)
+    row = np.zeros(PM, dtype=np.int64)
+    lane_ew = np.zeros((ew.shape[1], PM))  # edge-major: (edges, lanes)
     r = 0
     while r < R:
         g = row_genome[r]
@@ -223,18 +239,6 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
         n_nodes = node_ptr[g + 1] - node_ptr[g]
         nbase = node_ptr[g]
         out_j = out_local[g, 0]
-        vals = np.zeros((max_nodes, P))
-        acc = np.zeros(P)
-        x = np.empty(P)
-        xd = np.empty(P)
-        th = np.empty(P)
-        thd = np.empty(P)
-        c = np.empty(P)
-        s = np.empty(P)
-        wl = np.empty(P)
-        tot = np.zeros(P)
-        row = np.empty(P, dtype=np.int64)
-        lane_ew = np.zeros((ew.shape[1], P))  # edge-major: (edges, lanes)
         for l in range(P):
             src = r + (l if l < L else 0)  # spare lanes copy lane 0
             x[l] = s0[src, 0]
@@ -244,6 +248,7 @@ def _episodes(node_ptr, act, in_ptr, in_src, edge_ptr, out_local, row_genome, w,
             s[l], c[l] = vmath.sincos1(th[l])
             wl[l] = w[src]
             row[l] = src
+            tot[l] = 0.0
             if individual:
                 for k in range(ew.shape[1]):
                     lane_ew[k, l] = ew[src, k]

@@ -33,6 +33,6 @@ clean: clean-cache
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
 # numba recompiles a cached kernel only when its own file changes, not an inlined callee's
-# (wann/network.py, wann/vmath.py): clear the caches after editing those
+# (wann/network.py, wann/vmath.py, wann/tasks/classic.py): clear the caches after editing those
 clean-cache:
 	find wann -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -117,8 +117,9 @@ def forward_edges_lanes(vals, n_lanes, n_in, n_nodes, nbase, ebase, act, in_ptr,
 
 @njit(inline="always", cache=True, error_model="numpy")
 def _activate_into(a, acc, w, vals, j, n):
-    """out[:n] = act_a(w[:n] * acc[:n]), one lane loop per case; acc is scratch (overwritten).
-    The same arithmetic as `_activate` after ``acc *= w``, with the multiply fused in."""
+    """vals[j, :n] = act_a(w[:n] * acc[:n]), one lane loop per case (row j written in place, not
+    through a view). The same arithmetic as `_activate` after ``acc *= w``, with the multiply
+    fused in."""
     if a == 1:
         for l in range(n):
             vals[j, l] = w[l] * acc[l]

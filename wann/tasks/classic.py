@@ -143,7 +143,7 @@ def acrobot_lanes(st, ob, ai, n, rew, term):
 
     Gymnasium's RK4 step in its operation order; the only differences are vmath's cos and sin
     (within 1 ulp of the C library's, 3% of calls 1 ulp off) and ``w * w`` for numpy's
-    ``w**2``, so a step agrees with Gymnasium's to ~1e-15 relative and the episodes, Acrobot
+    ``w**2``, so a step agrees with Gymnasium's to ~1e-13 relative and the episodes, Acrobot
     being chaotic, agree in distribution rather than bit for bit (see tests/test_control_kernels.py)."""
     h = AC_DT / 2.0
     k = AC_DT / 6.0

@@ -21,10 +21,10 @@ Tasks (`FUSED`, env id -> code; Gymnasium's units: metres, seconds, radians, new
   (its state is stored as float32); reward 100 on reaching the goal minus 0.1 u^2.
 
 Exactness. Every kernel but Acrobot-v1's reproduces the real environment bit for bit (the tests
-step both and compare returns and step counts): the same operation order, the float32 rounding of observations
-(and of Gymnasium's float32 intermediates), libm ``pow`` where Gymnasium squares numpy scalars
-with ``**`` (the exponent ``two`` is a run-time argument, so the compiler cannot turn it into a
-multiplication), truncation after ``max_steps`` steps. Actions as `wann.tasks.gym.GymTask.actions`:
+step both and compare returns and step counts): the same operation order, the float32 rounding
+of observations (and of Gymnasium's float32 intermediates), libm ``pow`` where Gymnasium squares
+numpy scalars with ``**`` (the exponent ``two`` is a run-time argument, so the compiler cannot
+turn it into a multiplication), truncation after ``max_steps`` steps. Actions as `wann.tasks.gym.GymTask.actions`:
 NaN outputs count as 0 and +-inf as +-the largest float; Discrete: argmax, ties to the lowest
 index; Box: clipped to [low, high] in float64, then rounded to float32. Reset states and
 observations come from the numpy twins of `wann.tasks.twins` (Gymnasium's ``np_random(seed)``
